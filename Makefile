@@ -1,0 +1,48 @@
+# leadhooks: `make run` starts the local stack, `make test` checks everything from scratch.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export PYTHONPATH := $(CURDIR):$(CURDIR)/shared
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: help venv run test lint typecheck unit integration sandbox-tests bench clean
+
+help:
+	@echo "make run    start the API (:3000), vendor sandbox (:4010) and AWS emulator (:5000)"
+	@echo "make test   lint, type-check, unit + integration tests, sam validate --lint and sam build"
+	@echo "make bench  cold-start, warm-overhead, fan-out, size and memory benchmarks"
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+venv: $(VENV)/.installed
+
+run: venv
+	$(PY) -m local.run
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+typecheck: venv
+	$(VENV)/bin/mypy shared/leadhooks local functions
+
+unit: venv
+	$(PY) -m pytest tests/unit -q
+
+sandbox-tests: venv
+	$(PY) -m pytest tests/sandbox -q
+
+integration: venv
+	$(PY) -m pytest tests/integration -q
+
+test: venv sam-venv lint typecheck unit sandbox-tests integration sam-validate sam-build
+	@echo "make test: all checks passed"
+
+clean:
+	rm -rf $(VENV) .venv-sam .aws-sam .local-data .pytest_cache .mypy_cache .ruff_cache
+
+include mk/*.mk

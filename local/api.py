@@ -1,0 +1,99 @@
+"""The local API: every function's router behind one Powertools HttpResolver, served by uvicorn.
+
+Same routers, same code path as in Lambda (DESIGN §9). Run in its own process: a Router remembers the
+resolver that included it last (PLATFORM-NOTES), so the Lambda resolvers are never driven from here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from aws_lambda_powertools.event_handler import HttpResolver
+from leadhooks.logic.delivery import bind_lambda_context
+from leadhooks.settings import get_settings
+
+FUNCTIONS = (
+    "omnicasa_contact_on_me",
+    "vitec_viewing_participant",
+    "vitec_area_interest",
+    "vitec_person_lead",
+    "vitec_get_contacts",
+)
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+class _LocalContext:
+    """What Powertools idempotency asks of a Lambda context: an in-progress record expires after 30 s."""
+
+    function_name = "leadhooks-local"
+    aws_request_id = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def build_resolver() -> HttpResolver:
+    resolver = HttpResolver()
+    for name in FUNCTIONS:
+        module = importlib.import_module(f"functions.{name}.app")
+        resolver.include_router(module.router)
+    return resolver
+
+
+class BodyGuard:
+    """Answers 400/413 before the resolver sees a body it cannot decode (it would answer a bare 500)."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = bool(message.get("more_body", False))
+            if len(body) > self.max_bytes:
+                await _reject(
+                    send, 413, "payload_too_large", f"the body is larger than {self.max_bytes} bytes"
+                )
+                return
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            await _reject(send, 400, "bad_request", "the body is not valid UTF-8")
+            return
+        sent = False
+
+        async def replay() -> MutableMapping[str, Any]:
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+async def _reject(send: Send, status: int, code: str, message: str) -> None:
+    payload = json.dumps({"error": code, "message": message}).encode()
+    await send(
+        {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]}
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+def create_app() -> BodyGuard:
+    settings = get_settings()  # fail loudly on a missing setting before serving
+    bind_lambda_context(_LocalContext())
+    return BodyGuard(build_resolver(), settings.max_body_bytes)

@@ -1,0 +1,79 @@
+"""The local stack's fixed names, ports and documented credentials (docs/local-fixtures.md)."""
+
+from __future__ import annotations
+
+import os
+
+REGION = "eu-north-1"
+ACCOUNT_ID = "123456789012"
+FAILURE_QUEUE = "leadhooks-failures"
+PARKED_QUEUE = "leadhooks-parked"
+IDEMPOTENCY_TABLE = "leadhooks-idempotency"
+VITEC_SECRET_ID = "leadhooks/local/vitec"
+OMNICASA_SECRET_ID = "leadhooks/local/omnicasa"
+INBOUND_SECRET_ID = "leadhooks/local/inbound"
+# Failure queue redrive to the parked DLQ, as in template.yaml.
+MAX_RECEIVE_COUNT = 6
+
+API_KEY = "local-api-key"
+TYPEFORM_SECRET = "local-typeform-secret"
+WEBHOOK_SECRET = "whsec_bG9jYWwtd2ViaG9vay1zZWNyZXQtMDEyMzQ1Njc4OWFi"
+OMNICASA_SECRET_KEY = "local-omnicasa-secret-key"
+
+SECRETS: dict[str, dict[str, object]] = {
+    VITEC_SECRET_ID: {
+        "customers": {
+            "M10001": {"username": "api-m10001", "password": "local-pass-m10001"},
+            "M10002": {"username": "api-m10002", "password": "local-pass-m10002"},
+        }
+    },
+    OMNICASA_SECRET_ID: {"secretKey": OMNICASA_SECRET_KEY},
+    INBOUND_SECRET_ID: {
+        "apiKeys": [API_KEY],
+        "typeformSecrets": [TYPEFORM_SECRET],
+        "webhookSecrets": [WEBHOOK_SECRET],
+    },
+}
+
+
+def ports() -> tuple[int, int, int]:
+    """API, AWS emulator and sandbox ports (DESIGN §9), overridable by environment."""
+    return (
+        int(os.environ.get("LEADHOOKS_API_PORT", "3000")),
+        int(os.environ.get("LEADHOOKS_AWS_PORT", "5000")),
+        int(os.environ.get("LEADHOOKS_SANDBOX_PORT", "4010")),
+    )
+
+
+def queue_url(aws_port: int, name: str) -> str:
+    return f"http://127.0.0.1:{aws_port}/{ACCOUNT_ID}/{name}"
+
+
+def aws_env(aws_port: int) -> dict[str, str]:
+    """What boto3 needs to talk to moto instead of AWS."""
+    return {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{aws_port}",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+
+
+def product_env(aws_port: int, sandbox_port: int) -> dict[str, str]:
+    """The environment the functions get in Lambda, pointed at the local emulator and sandbox."""
+    return {
+        **aws_env(aws_port),
+        "FAILURE_QUEUE_URL": queue_url(aws_port, FAILURE_QUEUE),
+        "PARKED_QUEUE_URL": queue_url(aws_port, PARKED_QUEUE),
+        "IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
+        "VITEC_BASE_URL": f"http://127.0.0.1:{sandbox_port}",
+        "OMNICASA_BASE_URL": f"http://127.0.0.1:{sandbox_port}/omnicasa",
+        "VITEC_SECRET_ID": VITEC_SECRET_ID,
+        "OMNICASA_SECRET_ID": OMNICASA_SECRET_ID,
+        "INBOUND_SECRET_ID": INBOUND_SECRET_ID,
+        "POWERTOOLS_SERVICE_NAME": "leadhooks",
+        "POWERTOOLS_METRICS_NAMESPACE": "Leadhooks",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "AWS_LAMBDA_FUNCTION_NAME": "leadhooks-local",
+    }

@@ -1,0 +1,481 @@
+"""Vitec Express Connect as its (Swedish) API help pages describe it.
+
+Auth is HTTP Basic per customer; a valid login used for another customer's data is 403.
+Validation errors are ASP.NET's 400 `{"message", "modelState"}` with every failing field,
+keyed by the JSON path of the request body and worded like the docs.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import hmac
+from typing import Any
+
+from local.sandbox.store import Store, Tx, dedup_keys, now_iso
+from local.sandbox.validate import Errors, JsonObj, dig, field, length_message, text_or_none
+from local.sandbox.wire import (
+    BodyError,
+    RejectedError,
+    Reply,
+    Request,
+    Route,
+    json_reply,
+    no_content,
+    route,
+)
+
+VENDOR = "vitec"
+MAX_CONTACT_IDS = 20
+NAME_MAX = 30
+SSN_MAX = 20
+ID_MAX = 40
+
+MSG_PERSON_REQUIRED = "En kontaktperson måste anges"
+MSG_LEAD_SOURCE_REQUIRED = "En leadskälla måste anges"
+MSG_LEAD_TYPE_REQUIRED = "Leadskällans arbetsflöde måste anges"
+MSG_LEAD_SOURCE_NAME_REQUIRED = "Leadskällans namn måste anges"
+MSG_RECEIVER = "Om en mottagare anges måste antingen handläggare, användargrupp eller kontor specificeras"
+MSG_UPDATE_PERSON_REQUIRED = "Uppgift om personen krävs"
+MSG_CUSTOMER_ID_REQUIRED = "Kund-id krävs"
+MSG_SEARCH_PREFERENCE_REQUIRED = "Minst en sökpreferens måste anges"
+MSG_USER_ID_FOR_NOTIFY = "NotifyUser kräver UserId för nya kontakter"
+MSG_CONTACT_NOT_FOUND = "Kontakten hittades inte"
+MSG_CONTACT_NOT_PERSON = "Kontakten är inte en person"
+MSG_CONTACT_IDS_REQUIRED = "Kontaktidn krävs"
+MSG_TOO_MANY_CONTACT_IDS = f"Max {MAX_CONTACT_IDS} kontaktidn kan hämtas åt gången"
+MSG_BODY_OBJECT = "Ogiltigt värde, ett objekt förväntades"
+
+UNAUTHORIZED = json_reply(
+    401,
+    {"message": "Authorization has been denied for this request."},
+    {"WWW-Authenticate": 'Basic realm="Express Connect"'},
+)
+FORBIDDEN = json_reply(403, {"message": "Begärt data som det saknas åtkomst till."})
+
+_PHONE_FIELDS = ("home", "work", "cell", "other")
+_EMAIL_FIELDS = ("emailAddress", "emailAddress2")
+_ADDRESS_FIELDS = ("streetAddress", "zipCode", "city")
+_RANGE_FIELDS = ("livingSpace", "numberOfRooms", "price", "plotArea")
+_ESTATE_KINDS = (
+    "foreignProperty", "house", "rowHouse", "housingCooperative", "cottage", "premises", "plot",
+    "farm", "tenancy", "otherHousing", "active",
+)  # fmt: skip
+# updatePerson field → CRM contact field, for the update the area-interest call performs.
+_UPDATE_PHONES = {"telePhone": "home", "workPhone": "work", "cellPhone": "cell", "otherPhone": "other"}
+
+
+def bad_request(errors: Errors | dict[str, list[str]]) -> Reply:
+    model_state = errors.by_field if isinstance(errors, Errors) else errors
+    return json_reply(400, {"message": "The request is invalid.", "modelState": model_state})
+
+
+def not_found(message: str) -> Reply:
+    return json_reply(404, {"message": message})
+
+
+# --- validation (pure) -----------------------------------------------------------------------
+def _check_address(errors: Errors, parent: JsonObj | None, path: str, country: bool) -> None:
+    address = errors.obj(parent, "address", f"{path}.address")
+    for name in (*_ADDRESS_FIELDS, "countryCode") if country else _ADDRESS_FIELDS:
+        errors.text(address, name, f"{path}.address.{name}")
+
+
+def _check_email(errors: Errors, parent: JsonObj | None, path: str) -> None:
+    email = errors.obj(parent, "email", f"{path}.email")
+    for name in _EMAIL_FIELDS:
+        errors.text(email, name, f"{path}.email.{name}")
+
+
+def _check_office(errors: Errors, office: JsonObj | None, path: str) -> None:
+    errors.text(office, "id", f"{path}.id", ID_MAX, "Kontors-id")
+    errors.text(office, "customerId", f"{path}.customerId", ID_MAX, "Kund-id")
+
+
+def validate_person_lead(body: JsonObj) -> Errors:
+    errors = Errors()
+    person = errors.obj(body, "person", "person", required=MSG_PERSON_REQUIRED)
+    if person is not None:
+        errors.text(person, "firstName", "person.firstName", NAME_MAX, "Förnamn")
+        errors.text(person, "lastName", "person.lastName", NAME_MAX, "Efternamn")
+        errors.text(person, "socialSecurityNumber", "person.socialSecurityNumber", SSN_MAX, "Personnummer")
+        errors.boolean(person, "isForeignSocialSecurityNumber", "person.isForeignSocialSecurityNumber")
+        _check_address(errors, person, "person", country=False)
+        _check_email(errors, person, "person")
+        telephone = errors.obj(person, "telephone", "person.telephone")
+        for name in _PHONE_FIELDS:
+            errors.text(telephone, name, f"person.telephone.{name}")
+
+    receiver = errors.obj(body, "receiver", "receiver")
+    if receiver is not None:
+        agent = errors.obj(receiver, "agent", "receiver.agent")
+        user_group = errors.obj(receiver, "userGroup", "receiver.userGroup")
+        office = errors.obj(receiver, "office", "receiver.office")
+        errors.text(agent, "id", "receiver.agent.id", ID_MAX, "Handläggar-id")
+        errors.text(agent, "email", "receiver.agent.email")
+        agent_office = errors.obj(agent, "office", "receiver.agent.office")
+        if agent_office is not None:
+            _check_office(errors, agent_office, "receiver.agent.office")
+        errors.text(user_group, "id", "receiver.userGroup.id", ID_MAX, "Användargrupps-id")
+        if office is not None:
+            _check_office(errors, office, "receiver.office")
+        # "Specified" means identifiable: an empty {} names nobody to receive the lead.
+        named = (
+            text_or_none(field(agent, "id")) or text_or_none(field(agent, "email")),
+            text_or_none(field(user_group, "id")),
+            text_or_none(field(office, "id")),
+        )
+        if not any(named):
+            errors.add("receiver", MSG_RECEIVER)
+
+    lead_source = errors.obj(body, "leadSource", "leadSource", required=MSG_LEAD_SOURCE_REQUIRED)
+    if lead_source is not None:
+        errors.enum(lead_source, "leadType", "leadSource.leadType", required=MSG_LEAD_TYPE_REQUIRED)
+        errors.text(lead_source, "name", "leadSource.name", required=MSG_LEAD_SOURCE_NAME_REQUIRED)
+
+    marketing = errors.obj(body, "marketing", "marketing")
+    errors.text(marketing, "referrer", "marketing.referrer")
+    for index, tag in enumerate(errors.array(marketing, "utmTags", "marketing.utmTags") or []):
+        path = f"marketing.utmTags[{index}]"
+        if not isinstance(tag, dict):
+            errors.add(path, MSG_BODY_OBJECT)
+            continue
+        errors.text(tag, "name", f"{path}.name")
+        errors.text(tag, "value", f"{path}.value")
+    errors.text(body, "message", "message")
+    return errors
+
+
+def validate_area_interest(body: JsonObj) -> Errors:
+    errors = Errors()
+    update = errors.obj(body, "updatePerson", "updatePerson", required=MSG_UPDATE_PERSON_REQUIRED)
+    if update is not None:
+        p = "updatePerson"
+        errors.text(
+            update, "customerId", f"{p}.customerId", ID_MAX, "Kund-id", required=MSG_CUSTOMER_ID_REQUIRED
+        )
+        errors.text(update, "firstName", f"{p}.firstName", NAME_MAX, "Förnamn")
+        errors.text(update, "lastName", f"{p}.lastName", NAME_MAX, "Efternamn")
+        errors.text(update, "socialSecurityNumber", f"{p}.socialSecurityNumber", SSN_MAX, "Personnummer")
+        errors.text(update, "contactId", f"{p}.contactId", ID_MAX, "Kontaktid")
+        errors.text(update, "userId", f"{p}.userId", ID_MAX, "Användar-id")
+        errors.text_list(update, "categoryIds", f"{p}.categoryIds", ID_MAX, "Kategori-id")
+        for name in (*_UPDATE_PHONES, "note"):
+            errors.text(update, name, f"{p}.{name}")
+        for name in ("isForeignSocialSecurityNumber", "approval", "wishAdvertising"):
+            errors.boolean(update, name, f"{p}.{name}")
+        for name in ("approvalDate", "gdprApprovalDate"):
+            errors.date(update, name, f"{p}.{name}")
+        errors.enum(update, "obtainThrough", f"{p}.obtainThrough")
+        errors.integer(update, "leadScore", f"{p}.leadScore")
+        _check_address(errors, update, p, country=True)
+        _check_email(errors, update, p)
+        errors.coordinate(update, "coordinate", f"{p}.coordinate")
+        task = errors.obj(update, "task", f"{p}.task")
+        errors.text(
+            task, "predefinedTaskId", f"{p}.task.predefinedTaskId", ID_MAX, "Id för fördefinierad uppgift"
+        )
+        errors.text(task, "note", f"{p}.task.note")
+        errors.text(task, "estateId", f"{p}.task.estateId", ID_MAX, "Objekts-id")
+        errors.text(task, "assignedTo", f"{p}.task.assignedTo", ID_MAX, "Handläggar-id")
+        custom_field = errors.obj(update, "customField", f"{p}.customField")
+        errors.text(custom_field, "name", f"{p}.customField.name")
+        errors.text(custom_field, "value", f"{p}.customField.value")
+
+    wanted = errors.array(
+        body, "lookingForAccommodations", "lookingForAccommodations", required=MSG_SEARCH_PREFERENCE_REQUIRED
+    )
+    for index, item in enumerate(wanted or []):
+        path = f"lookingForAccommodations[{index}]"
+        if not isinstance(item, dict):
+            errors.add(path, MSG_BODY_OBJECT)
+            continue
+        errors.text(item, "id", f"{path}.id", ID_MAX, "Id")
+        errors.text_list(item, "areaIds", f"{path}.areaIds", ID_MAX, "Område-id")
+        errors.text_list(item, "countys", f"{path}.countys")
+        errors.text_list(
+            item, "increasedRequirementIDs", f"{path}.increasedRequirementIDs", ID_MAX, "Krav-id"
+        )
+        errors.text(item, "countryCode", f"{path}.countryCode")
+        errors.text(item, "specialRequset", f"{path}.specialRequset")
+        for name in _ESTATE_KINDS:
+            errors.boolean(item, name, f"{path}.{name}")
+        for name in _RANGE_FIELDS:
+            limits = errors.obj(item, name, f"{path}.{name}")
+            errors.number(limits, "min", f"{path}.{name}.min")
+            errors.number(limits, "max", f"{path}.{name}.max")
+        for point_index, point in enumerate(errors.array(item, "polygon", f"{path}.polygon") or []):
+            point_path = f"{path}.polygon[{point_index}]"
+            if isinstance(point, dict):
+                errors.coordinate_value(point, point_path)
+            else:
+                errors.add(point_path, MSG_BODY_OBJECT)
+
+    present = errors.obj(body, "presentAccommodation", "presentAccommodation")
+    if present is not None:
+        errors.enum(present, "estateType", "presentAccommodation.estateType")
+        for name in ("livingSpace", "numberOfRooms", "price"):
+            errors.number(present, name, f"presentAccommodation.{name}")
+        errors.text(present, "other", "presentAccommodation.other")
+        errors.coordinate(present, "coordinate", "presentAccommodation.coordinate")
+    errors.boolean(body, "notifyUser", "notifyUser")
+    errors.enum(body, "watched", "watched")
+    return errors
+
+
+def validate_viewing_participant(body: JsonObj) -> Errors:
+    errors = Errors()
+    for name in ("participated", "smsReminder", "mailConfirmation", "smsConfirmation"):
+        errors.boolean(body, name, name)
+    errors.integer(body, "reminderTime", "reminderTime")
+    errors.text(body, "contactMessage", "contactMessage")
+    errors.text(body, "leadSourceId", "leadSourceId", ID_MAX, "Leadskälle-id")
+    options = errors.obj(body, "options", "options")
+    for name in ("isDeadlineValidationEnabled", "enableBookingLimitValidation"):
+        errors.boolean(options, name, f"options.{name}")
+    return errors
+
+
+# --- contact building ------------------------------------------------------------------------
+def _blank_person() -> JsonObj:
+    return {
+        "type": "Person",
+        "agentId": None,
+        "firstName": None,
+        "lastName": None,
+        "socialSecurityNumber": None,
+        "isForeignSocialSecurityNumber": False,
+        "address": {"streetAddress": None, "zipCode": None, "city": None, "countryCode": None},
+        "telephone": dict.fromkeys(_PHONE_FIELDS),
+        "email": dict.fromkeys(_EMAIL_FIELDS),
+        "leadScore": 0,
+        "wantsToBeMatched": "No",
+        "matchingChangedAt": None,
+        "isDeceased": False,
+        "isCompanyPerson": False,
+        "gdprApprovalDate": None,
+        "advertisingEnabled": False,
+        "note": None,
+        "categories": [],
+    }
+
+
+def _person_from_lead(body: JsonObj) -> JsonObj:
+    person = field(body, "person")
+    contact = _blank_person()
+    contact["agentId"] = text_or_none(dig(body, "receiver", "agent", "id"))
+    for name in ("firstName", "lastName", "socialSecurityNumber"):
+        contact[name] = text_or_none(field(person, name))
+    contact["isForeignSocialSecurityNumber"] = field(person, "isForeignSocialSecurityNumber") is True
+    for name in _ADDRESS_FIELDS:
+        contact["address"][name] = text_or_none(dig(person, "address", name))
+    for name in _PHONE_FIELDS:
+        contact["telephone"][name] = text_or_none(dig(person, "telephone", name))
+    for name in _EMAIL_FIELDS:
+        contact["email"][name] = text_or_none(dig(person, "email", name))
+    return contact
+
+
+def _apply_update_person(contact: JsonObj, body: JsonObj) -> JsonObj:
+    """UpdatePerson overwrites what it gives and leaves the rest of the contact alone."""
+    update = field(body, "updatePerson")
+    merged = copy.deepcopy(contact)
+
+    def put(target: JsonObj, key: str, value: Any) -> None:
+        if value is not None:
+            target[key] = value
+
+    for name in ("firstName", "lastName", "socialSecurityNumber", "note", "gdprApprovalDate"):
+        put(merged, name, text_or_none(field(update, name)))
+    put(merged, "agentId", text_or_none(field(update, "userId")))
+    for source, target in (
+        ("isForeignSocialSecurityNumber", "isForeignSocialSecurityNumber"),
+        ("wishAdvertising", "advertisingEnabled"),
+    ):
+        value = field(update, source)
+        put(merged, target, value if isinstance(value, bool) else None)
+    lead_score = field(update, "leadScore")
+    put(merged, "leadScore", lead_score if isinstance(lead_score, int) else None)
+    for source, target in _UPDATE_PHONES.items():
+        put(merged.setdefault("telephone", {}), target, text_or_none(field(update, source)))
+    for name in _EMAIL_FIELDS:
+        put(merged.setdefault("email", {}), name, text_or_none(dig(update, "email", name)))
+    for name in (*_ADDRESS_FIELDS, "countryCode"):
+        put(merged.setdefault("address", {}), name, text_or_none(dig(update, "address", name)))
+    watched = field(body, "watched")
+    if isinstance(watched, str) and watched:
+        merged["wantsToBeMatched"] = watched
+        merged["matchingChangedAt"] = now_iso()
+    return merged
+
+
+# --- the API ---------------------------------------------------------------------------------
+class VitecApi:
+    def __init__(self, store: Store, customers: dict[str, JsonObj]) -> None:
+        self._store = store
+        self._logins = {
+            customer_id: (str(customer["username"]).encode(), str(customer["password"]).encode())
+            for customer_id, customer in customers.items()
+        }
+
+    def routes(self) -> list[Route]:
+        segment = r"([^/]+)"
+        return [
+            route("POST", rf"^/PublicAdvertising/{segment}/Contact/Person/Lead/?$", self.person_lead),
+            route("POST", r"^/Interest/SendInterestAndContactOnArea/?$", self.area_interest),
+            route(
+                "POST",
+                rf"^/Viewing/{segment}/{segment}/{segment}/Participant/{segment}/?$",
+                self.viewing_participant,
+            ),
+            route("GET", rf"^/CRM/Contact/{segment}/{segment}/?$", self.contacts),
+        ]
+
+    def _customer(self, request: Request, path_customer_id: str | None = None) -> str:
+        """The customer the Basic login belongs to: 401 if none, 403 if the path names another."""
+        customer_id = self._login(request.header("authorization"))
+        if customer_id is None:
+            raise RejectedError(UNAUTHORIZED)
+        if path_customer_id is not None and path_customer_id != customer_id:
+            raise RejectedError(FORBIDDEN)
+        return customer_id
+
+    def _login(self, header: str | None) -> str | None:
+        scheme, _, encoded = (header or "").strip().partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        try:
+            decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        username, separator, password = decoded.partition(":")
+        if not separator:
+            return None
+        matched = None
+        for customer_id, (known_user, known_password) in self._logins.items():
+            user_ok = hmac.compare_digest(known_user, username.encode())
+            password_ok = hmac.compare_digest(known_password, password.encode())
+            if user_ok and password_ok:
+                matched = customer_id
+        return matched
+
+    @staticmethod
+    def _body(request: Request) -> JsonObj:
+        try:
+            body = request.json_body()
+        except BodyError as exc:
+            if exc.unsupported_media:
+                raise RejectedError(json_reply(415, {"message": str(exc)})) from None
+            raise RejectedError(bad_request({"body": [str(exc)]})) from None
+        if body is None:
+            return {}
+        if not isinstance(body, dict):
+            raise RejectedError(bad_request({"body": [MSG_BODY_OBJECT]}))
+        return body
+
+    def person_lead(self, request: Request, params: tuple[str, ...]) -> Reply:
+        customer_id = self._customer(request, params[0])
+        body = self._body(request)
+        errors = validate_person_lead(body)
+        if errors:
+            return bad_request(errors)
+        person = field(body, "person")
+        keys = dedup_keys(
+            [dig(person, "email", name) for name in _EMAIL_FIELDS],
+            dig(person, "telephone", "cell"),
+            field(person, "socialSecurityNumber"),
+        )
+        with self._store.tx() as tx:
+            # Dubblettkontroll: an existing person is used as is; the lead is always new.
+            contact_id = tx.find_person(customer_id, keys) or tx.create_contact(
+                customer_id, _person_from_lead(body)
+            )
+            lead_id = tx.add_lead(customer_id, contact_id, body)
+            tx.add_record(VENDOR, "person_lead", customer_id, body, request.path, lead_id, contact_id)
+        return json_reply(200, lead_id)
+
+    def area_interest(self, request: Request, params: tuple[str, ...]) -> Reply:
+        customer_id = self._customer(request)
+        body = self._body(request)
+        update = field(body, "updatePerson")
+        claimed = field(update, "customerId") if isinstance(update, dict) else None
+        if isinstance(claimed, str) and claimed.strip() and claimed != customer_id:
+            return FORBIDDEN
+        errors = validate_area_interest(body)
+        with self._store.tx() as tx:
+            contact = (
+                self._interest_contact(tx, customer_id, body, errors) if isinstance(update, dict) else None
+            )
+            if errors:
+                raise RejectedError(bad_request(errors))
+            if contact is None:
+                contact_id = tx.create_contact(customer_id, _apply_update_person(_blank_person(), body))
+            else:
+                contact_id = str(contact["id"])
+                tx.update_contact(customer_id, _apply_update_person(contact, body))
+            tx.add_record(VENDOR, "area_interest", customer_id, body, request.path, None, contact_id)
+        return no_content()
+
+    @staticmethod
+    def _interest_contact(tx: Tx, customer_id: str, body: JsonObj, errors: Errors) -> JsonObj | None:
+        """The contact to update (by contactId, else the duplicate check), or None for a new one."""
+        update = field(body, "updatePerson")
+        contact_id = text_or_none(field(update, "contactId"))
+        if contact_id is not None:
+            contact = tx.get_contact(customer_id, contact_id)
+            if contact is None:
+                errors.add("updatePerson.contactId", MSG_CONTACT_NOT_FOUND)
+            elif contact.get("type") != "Person":
+                errors.add("updatePerson.contactId", MSG_CONTACT_NOT_PERSON)
+                contact = None
+            return contact
+        keys = dedup_keys(
+            [dig(update, "email", name) for name in _EMAIL_FIELDS],
+            field(update, "cellPhone"),
+            field(update, "socialSecurityNumber"),
+        )
+        found = tx.find_person(customer_id, keys)
+        if found is not None:
+            return tx.get_contact(customer_id, found)
+        if field(body, "notifyUser") is True and text_or_none(field(update, "userId")) is None:
+            errors.add("updatePerson.userId", MSG_USER_ID_FOR_NOTIFY)
+        return None
+
+    def viewing_participant(self, request: Request, params: tuple[str, ...]) -> Reply:
+        path_customer_id, viewing_id, time_slot_id, contact_id = params
+        customer_id = self._customer(request, path_customer_id)
+        body = self._body(request)
+        errors = validate_viewing_participant(body)
+        if errors:
+            return bad_request(errors)
+        with self._store.tx() as tx:
+            time_slots = tx.time_slot_ids(customer_id, viewing_id)
+            if not time_slots:
+                raise RejectedError(not_found(f"Visningen '{viewing_id}' hittades inte."))
+            if time_slot_id not in time_slots:
+                raise RejectedError(
+                    not_found(f"Visningstillfället '{time_slot_id}' hittades inte på visningen.")
+                )
+            if tx.get_contact(customer_id, contact_id) is None:
+                raise RejectedError(not_found(f"Kontakten '{contact_id}' hittades inte."))
+            # No duplicate check here: every accepted call adds a participant, as the vendor does.
+            tx.add_participant(customer_id, viewing_id, time_slot_id, contact_id, body)
+            tx.add_record(VENDOR, "viewing_participant", customer_id, body, request.path, None, contact_id)
+        return no_content()
+
+    def contacts(self, request: Request, params: tuple[str, ...]) -> Reply:
+        customer_id = self._customer(request, params[0])
+        asked = [part.strip() for part in params[1].split(",") if part.strip()]
+        errors = Errors()
+        if not asked:
+            errors.add("contactIds", MSG_CONTACT_IDS_REQUIRED)
+        if len(asked) > MAX_CONTACT_IDS:
+            errors.add("contactIds", MSG_TOO_MANY_CONTACT_IDS)
+        if any(len(contact_id) > ID_MAX for contact_id in asked):
+            errors.add("contactIds", length_message("Kontaktid", ID_MAX))
+        if errors:
+            return bad_request(errors)
+        with self._store.tx() as tx:
+            found = tx.get_contacts(customer_id, list(dict.fromkeys(asked)))
+        return json_reply(200, found)

@@ -1,0 +1,66 @@
+"""What every vendor client shares: the request description used for dry runs and failure envelopes."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import requests
+from pydantic import BaseModel, ConfigDict
+
+from leadhooks.errors import AnswerLostError, PermanentVendorError, VendorAuthError
+from leadhooks.masking import mask_text
+
+Vendor = Literal["vitec", "omnicasa"]
+
+
+class VendorRequest(BaseModel):
+    """A vendor call without credentials: safe to show in a dry run and to keep on a queue."""
+
+    model_config = ConfigDict(frozen=True)
+
+    vendor: Vendor
+    method: Literal["GET", "POST"]
+    path: str
+    body: Any = None
+    customer_id: str
+
+
+def json_or_lost(response: requests.Response, vendor: str) -> Any:
+    """A 2xx that is not JSON (an HTML error page, an empty body) is not a success: the answer is lost."""
+    try:
+        return response.json()
+    except ValueError:
+        raise AnswerLostError(
+            f"{vendor} answered HTTP {response.status_code} without a JSON body",
+            vendor=vendor,
+            vendor_status=response.status_code,
+        ) from None
+
+
+def raise_for_vendor_status(response: requests.Response, vendor: str, customer_id: str) -> None:
+    """Map the vendor's 4xx answers onto the permanent branch of the error hierarchy."""
+    status = response.status_code
+    if status < 400:
+        return
+    if status in (401, 403):
+        raise VendorAuthError(
+            f"{vendor} refused the credentials for customer {customer_id} (HTTP {status})",
+            vendor=vendor,
+            vendor_status=status,
+        )
+    details: list[dict[str, Any]] = []
+    message = f"{vendor} rejected the request (HTTP {status})"
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    if isinstance(payload, dict):
+        vendor_message = payload.get("message") or payload.get("Message")
+        if isinstance(vendor_message, str) and vendor_message:
+            message = f"{message}: {mask_text(vendor_message)[:300]}"
+        model_state = payload.get("modelState") or payload.get("ModelState") or {}
+        if isinstance(model_state, dict):
+            for field, reasons in model_state.items():
+                for reason in reasons if isinstance(reasons, list) else [reasons]:
+                    details.append({"field": str(field), "reason": mask_text(str(reason))[:300]})
+    raise PermanentVendorError(message, vendor=vendor, vendor_status=status, details=details)

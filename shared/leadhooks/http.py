@@ -1,0 +1,150 @@
+"""The one HTTP session factory and the one retry policy used by every vendor client (DESIGN §6)."""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from leadhooks.errors import AnswerLostError, TransientVendorError
+from leadhooks.masking import mask_url
+from leadhooks.observability import logger
+from leadhooks.settings import get_settings
+
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+@lru_cache(maxsize=1)
+def get_session() -> requests.Session:
+    """One pooled session per process: keep-alive saves a TLS handshake on every warm call."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers.update({"Accept": "application/json", "User-Agent": "leadhooks/0.1"})
+    return session
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter inside one request, bounded by a time budget."""
+
+    attempts: int
+    budget_s: float
+    backoff_base_s: float
+    retry_after_cap_s: float
+    connect_timeout_s: float
+    read_timeout_s: float
+
+    @classmethod
+    def from_settings(cls) -> RetryPolicy:
+        s = get_settings()
+        return cls(
+            attempts=s.http_attempts,
+            budget_s=s.http_budget_s,
+            backoff_base_s=s.http_backoff_base_s,
+            retry_after_cap_s=s.retry_after_cap_s,
+            connect_timeout_s=s.http_connect_timeout_s,
+            read_timeout_s=s.http_read_timeout_s,
+        )
+
+    def backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.retry_after_cap_s)
+        return random.uniform(0, self.backoff_base_s * (2 ** (attempt - 1)))  # noqa: S311 - jitter
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """`Retry-After` is either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _was_sent(exc: requests.RequestException) -> bool:
+    """Could the vendor have received the request? Connect failures mean no; anything later means maybe."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.ConnectionError):
+        text = repr(exc)
+        return not any(
+            marker in text for marker in ("NewConnectionError", "NameResolutionError", "Connection refused")
+        )
+    return True
+
+
+def send(
+    method: str,
+    url: str,
+    *,
+    vendor: str,
+    retry_lost_answer: bool,
+    policy: RetryPolicy | None = None,
+    **kwargs: Any,
+) -> requests.Response:
+    """Send with the retry policy; return the final response for the client to classify.
+
+    Raises TransientVendorError when retries are exhausted, AnswerLostError when the request may
+    have reached the vendor and the operation is not safe to repeat.
+    """
+    policy = policy or RetryPolicy.from_settings()
+    session = get_session()
+    started = time.monotonic()
+    last: TransientVendorError | None = None
+    for attempt in range(1, policy.attempts + 1):
+        elapsed = time.monotonic() - started
+        if attempt > 1 and elapsed + policy.read_timeout_s > policy.budget_s:
+            break
+        try:
+            response = session.request(
+                method, url, timeout=(policy.connect_timeout_s, policy.read_timeout_s), **kwargs
+            )
+        except requests.RequestException as exc:
+            sent = _was_sent(exc)
+            kind = type(exc).__name__
+            logger.warning(
+                "vendor call failed", extra={"vendor": vendor, "url": mask_url(url), "error": kind}
+            )
+            if sent and not retry_lost_answer:
+                raise AnswerLostError(
+                    f"{vendor} did not answer ({kind}); the request may have been received",
+                    vendor=vendor,
+                ) from None
+            error_cls = AnswerLostError if sent else TransientVendorError
+            last = error_cls(f"{vendor} unreachable ({kind})", vendor=vendor)
+            retry_after = None
+        else:
+            if response.status_code not in RETRYABLE_STATUSES:
+                return response
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            logger.warning(
+                "vendor call transient status",
+                extra={"vendor": vendor, "url": mask_url(url), "status": response.status_code},
+            )
+            last = TransientVendorError(
+                f"{vendor} answered HTTP {response.status_code}",
+                vendor=vendor,
+                vendor_status=response.status_code,
+                retry_after_s=retry_after,
+            )
+        if attempt == policy.attempts:
+            break
+        delay = policy.backoff(attempt, retry_after)
+        if time.monotonic() - started + delay + policy.read_timeout_s > policy.budget_s:
+            break
+        time.sleep(delay)
+    assert last is not None
+    raise last

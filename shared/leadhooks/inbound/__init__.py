@@ -1,0 +1,1 @@
+"""Inbound requests: authentication (auth) and format adapters (adapters, typeform, flat)."""

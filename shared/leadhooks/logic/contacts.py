@@ -1,0 +1,57 @@
+"""Vitec CRM contacts: any number of ids, fetched in chunks of 20 concurrently, merged in request order."""
+
+from __future__ import annotations
+
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from pydantic import ValidationError
+
+from leadhooks.clients.vitec import MAX_CONTACT_IDS, contacts_request, get_vitec_client
+from leadhooks.errors import InputValidationError
+from leadhooks.logic.delivery import InboundRequest, Outcome, authenticate_request
+from leadhooks.models.api import ContactsResponse, DeliveryResponse, field_errors_from_validation
+from leadhooks.models.vitec import ContactsQuery
+from leadhooks.observability import logger
+
+MAX_PARALLEL_CALLS = 5
+
+
+def _query(inbound: InboundRequest) -> ContactsQuery:
+    try:
+        return ContactsQuery.model_validate(
+            {"customerId": inbound.query.get("customerId"), "ids": inbound.query.get("ids")}
+        )
+    except ValidationError as exc:
+        errors = field_errors_from_validation(exc)
+        raise InputValidationError(
+            "the query does not pass validation", details=[e.model_dump() for e in errors]
+        ) from None
+
+
+def get_contacts(inbound: InboundRequest) -> Outcome:
+    authenticate_request(inbound)
+    query = _query(inbound)
+    ids = list(query.ids)
+    digest = hashlib.sha256(f"{query.customer_id}:{','.join(ids)}".encode()).hexdigest()
+    delivery_id = inbound.headers.get("idempotency-key") or f"lh-{digest[:40]}"
+    logger.set_correlation_id(delivery_id)
+    chunks = query.chunks(MAX_CONTACT_IDS)
+    if inbound.dry_run:
+        requests = [contacts_request(query.customer_id, chunk) for chunk in chunks]
+        body = DeliveryResponse(
+            delivery_id=delivery_id,
+            status="dry_run",
+            vendor_request={"calls": [{"method": r.method, "path": r.path} for r in requests]},
+        )
+        return Outcome.of(200, body)
+    client = get_vitec_client()
+    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_CALLS, len(chunks))) as pool:
+        results = list(pool.map(lambda chunk: client.get_contacts(query.customer_id, chunk), chunks))
+    by_id: dict[str, dict[str, Any]] = {}
+    for contact in (c for chunk in results for c in chunk):
+        by_id.setdefault(contact.id, contact.model_dump(mode="json", by_alias=True, exclude_none=True))
+    contacts = [by_id[i] for i in ids if i in by_id]
+    missing = [i for i in ids if i not in by_id]
+    return Outcome.of(200, ContactsResponse(delivery_id=delivery_id, contacts=contacts, missing=missing))

@@ -1,0 +1,308 @@
+"""The one delivery pipeline every write operation runs (DESIGN §5, §8, §11).
+
+auth → size → parse → adapt → validate → (dry run) → idempotency → vendor → delivered / queued / parked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from leadhooks.clients.common import VendorRequest
+from leadhooks.errors import (
+    AnswerLostError,
+    BadRequestError,
+    ConflictError,
+    InputValidationError,
+    LeadhooksError,
+    PayloadTooLargeError,
+    PermanentVendorError,
+    TransientVendorError,
+)
+from leadhooks.failures import FailureEnvelope, LastError, enqueue_failure, park
+from leadhooks.inbound.adapters import AdaptedInput, parse_body, to_native
+from leadhooks.inbound.auth import AuthResult, InboundSecrets, authenticate
+from leadhooks.models.api import DeliveryResponse, ErrorBody, FieldError, field_errors_from_validation
+from leadhooks.models.common import OperationRequest
+from leadhooks.observability import count, logger
+from leadhooks.secrets import inbound_secret
+from leadhooks.settings import get_settings
+
+_DELIVERY_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
+
+
+@dataclass(frozen=True)
+class InboundRequest:
+    """An HTTP request as the logic layer sees it, whichever front door (Lambda or ASGI) it came in by."""
+
+    route: str
+    method: str
+    headers: Mapping[str, str]  # lower-case names
+    query: Mapping[str, str]
+    raw_body: bytes
+
+    @property
+    def dry_run(self) -> bool:
+        return self.query.get("dryRun", "").lower() in ("true", "1", "yes")
+
+
+@dataclass
+class Outcome:
+    """What the route turns into an HTTP response."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, status: int, model: BaseModel) -> Outcome:
+        return cls(status, model.model_dump(mode="json", by_alias=True, exclude_none=True))
+
+
+class StoredOutcome(BaseModel):
+    """The idempotency record's payload: the first answer, replayed verbatim to repeats."""
+
+    status: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OperationSpec:
+    """One vendor operation: its model, how it is described, and how it is called."""
+
+    name: str
+    vendor: str
+    model: type[OperationRequest]
+    describe: Callable[[Any], VendorRequest]
+    call: Callable[[Any], dict[str, Any]]
+    # The vendor de-duplicates this write, so a request whose answer was lost may be sent again.
+    dedupe_safe: bool
+
+
+def authenticate_request(inbound: InboundRequest) -> AuthResult:
+    """DESIGN §4: before anything else, including parsing."""
+    return authenticate(inbound.headers, inbound.raw_body, InboundSecrets.from_json(inbound_secret()))
+
+
+def choose_delivery_id(inbound: InboundRequest, auth: AuthResult, adapted: AdaptedInput) -> str:
+    for candidate in (adapted.delivery_id, auth.webhook_id, inbound.headers.get("idempotency-key")):
+        if candidate:
+            if not _DELIVERY_ID.match(candidate):
+                raise BadRequestError(
+                    "the delivery id (event_id, webhook-id or Idempotency-Key) must be 1-128 characters "
+                    "of letters, digits and ._:@-",
+                    details=[{"field": "Idempotency-Key", "reason": "invalid format"}],
+                )
+            return candidate
+    canonical = json.dumps(adapted.data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(f"{inbound.route}\n{canonical}".encode()).hexdigest()
+    return f"lh-{digest[:40]}"
+
+
+def _validate(spec: OperationSpec, adapted: AdaptedInput) -> OperationRequest:
+    try:
+        return spec.model.model_validate(adapted.data)
+    except ValidationError as exc:
+        errors = field_errors_from_validation(exc)
+        for err in errors:
+            title = adapted.sources.get(err.field)
+            if title:
+                err.reason = f"{err.reason} (form field '{title}')"
+        raise InputValidationError(
+            "the request does not pass validation", details=[e.model_dump() for e in errors]
+        ) from None
+
+
+def _envelope(
+    spec: OperationSpec, delivery_id: str, model: OperationRequest | None, **extra: Any
+) -> FailureEnvelope:
+    return FailureEnvelope(
+        delivery_id=delivery_id,
+        operation=spec.name,
+        customer_id=model.customer_id if model is not None else None,
+        request=model.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if model is not None
+        else None,
+        vendor_request=spec.describe(model).model_dump(mode="json") if model is not None else None,
+        **extra,
+    )
+
+
+def send_to_vendor(
+    spec: OperationSpec, delivery_id: str, model: OperationRequest, *, attempt: int = 1
+) -> StoredOutcome:
+    """Call the vendor once (with the in-request retry policy) and keep the delivery whatever happens."""
+    try:
+        result = spec.call(model)
+    except AnswerLostError as exc:
+        if spec.dedupe_safe:
+            return _queue(spec, delivery_id, model, exc, attempt)
+        envelope = _envelope(
+            spec, delivery_id, model, attempt=attempt, last_error=LastError.from_exception(exc)
+        )
+        park(envelope, "answer_lost")
+        body = DeliveryResponse(delivery_id=delivery_id, status="parked", parked=True)
+        return StoredOutcome(status=202, body=body.model_dump(mode="json", by_alias=True, exclude_none=True))
+    except TransientVendorError as exc:
+        count("VendorError", vendor=spec.vendor, status=str(exc.vendor_status or "network"))
+        return _queue(spec, delivery_id, model, exc, attempt)
+    except PermanentVendorError as exc:
+        count("VendorError", vendor=spec.vendor, status=str(exc.vendor_status or "rejected"))
+        envelope = _envelope(
+            spec,
+            delivery_id,
+            model,
+            attempt=attempt,
+            last_error=LastError.from_exception(exc),
+            errors=exc.details,
+        )
+        park(envelope, "vendor_rejected")
+        error = ErrorBody(
+            delivery_id=delivery_id,
+            error=exc.code,
+            message=exc.message,
+            parked=True,
+            errors=[FieldError(**d) for d in exc.details],
+            vendor_status=exc.vendor_status,
+            vendor_message=exc.message,
+        )
+        return StoredOutcome(status=422, body=error.model_dump(mode="json", by_alias=True, exclude_none=True))
+    count("Delivered", operation=spec.name)
+    logger.info("delivered", extra={"deliveryId": delivery_id, "operation": spec.name})
+    body = DeliveryResponse(delivery_id=delivery_id, status="delivered", **result)
+    return StoredOutcome(status=200, body=body.model_dump(mode="json", by_alias=True, exclude_none=True))
+
+
+def _queue(
+    spec: OperationSpec, delivery_id: str, model: OperationRequest, exc: LeadhooksError, attempt: int
+) -> StoredOutcome:
+    envelope = _envelope(spec, delivery_id, model, attempt=attempt, last_error=LastError.from_exception(exc))
+    enqueue_failure(envelope)
+    body = DeliveryResponse(delivery_id=delivery_id, status="queued")
+    return StoredOutcome(status=202, body=body.model_dump(mode="json", by_alias=True, exclude_none=True))
+
+
+# ---- idempotency (Powertools, DynamoDB) ------------------------------------------------------
+
+_lambda_context: list[Any] = []
+
+
+def bind_lambda_context(context: Any) -> None:
+    """Lets Powertools expire an in-progress record when the invocation that held it times out."""
+    _lambda_context[:] = [context]
+    if _idempotent_sender.cache_info().currsize:
+        _idempotent_sender()[1].register_lambda_context(context)
+
+
+@lru_cache(maxsize=1)
+def _idempotent_sender() -> tuple[Callable[..., StoredOutcome], Any]:
+    # Imported on first use: the idempotency utility pulls in boto3.
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+    from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import (
+        PydanticSerializer,
+    )
+
+    settings = get_settings()
+    config = IdempotencyConfig(
+        event_key_jmespath="key",
+        expires_after_seconds=settings.idempotency_ttl_s,
+        raise_on_no_idempotency_key=True,
+    )
+    if _lambda_context:
+        config.register_lambda_context(_lambda_context[0])
+    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
+
+    @idempotent_function(
+        data_keyword_argument="key",
+        config=config,
+        persistence_store=persistence,
+        output_serializer=PydanticSerializer(model=StoredOutcome),
+    )
+    def run(*, key: dict[str, str], spec: OperationSpec, model: OperationRequest) -> StoredOutcome:
+        return send_to_vendor(spec, key["key"], model)
+
+    return run, config
+
+
+def send_once(spec: OperationSpec, delivery_id: str, model: OperationRequest) -> StoredOutcome:
+    """A repeated deliveryId gets the first answer and never reaches the vendor again."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyPersistenceLayerError,
+    )
+
+    run, _ = _idempotent_sender()
+    try:
+        return run(key={"key": f"{spec.name}:{delivery_id}"}, spec=spec, model=model)
+    except IdempotencyAlreadyInProgressError:
+        raise ConflictError(
+            "a delivery with this id is being processed right now; retry in a few seconds"
+        ) from None
+    except IdempotencyPersistenceLayerError:
+        # The table is unreachable: delivering without it risks a duplicate, refusing risks a loss.
+        # We deliver (the vendors de-duplicate persons) and say so in the log.
+        logger.warning(
+            "idempotency store unavailable; delivering without it", extra={"deliveryId": delivery_id}
+        )
+        return send_to_vendor(spec, delivery_id, model)
+
+
+# ---- the pipeline ----------------------------------------------------------------------------
+
+
+def deliver(spec: OperationSpec, inbound: InboundRequest) -> Outcome:
+    """Run one inbound write request through the whole pipeline."""
+    auth = authenticate_request(inbound)
+    if len(inbound.raw_body) > get_settings().max_body_bytes:
+        raise PayloadTooLargeError(f"the body is larger than {get_settings().max_body_bytes} bytes")
+    payload = parse_body(inbound.raw_body, inbound.headers.get("content-type"))
+    adapted = to_native(
+        payload, spec.model, query=inbound.query, default_region=get_settings().default_phone_region
+    )
+    delivery_id = choose_delivery_id(inbound, auth, adapted)
+    logger.set_correlation_id(delivery_id)
+    try:
+        model = _validate(spec, adapted)
+    except InputValidationError as exc:
+        exc.delivery_id = delivery_id
+        if not auth.signed:
+            raise
+        # A signed webhook sender never reads the answer and does not retry a 4xx: keep it for an operator.
+        envelope = _envelope(
+            spec, delivery_id, None, errors=exc.details, last_error=LastError.from_exception(exc)
+        )
+        envelope.request = adapted.data
+        park(envelope, "invalid_input")
+        error = ErrorBody(
+            delivery_id=delivery_id,
+            error=exc.code,
+            message=exc.message,
+            parked=True,
+            errors=[FieldError(**d) for d in exc.details],
+        )
+        return Outcome.of(422, error)
+    if inbound.dry_run:
+        vreq = spec.describe(model)
+        body = DeliveryResponse(
+            delivery_id=delivery_id,
+            status="dry_run",
+            vendor_request={"method": vreq.method, "path": vreq.path, "body": vreq.body},
+        )
+        return Outcome.of(200, body)
+    try:
+        stored = send_once(spec, delivery_id, model)
+    except LeadhooksError as exc:
+        exc.delivery_id = delivery_id
+        raise
+    return Outcome(stored.status, stored.body)

@@ -1,0 +1,41 @@
+"""Powertools Logger and Metrics at module level; Tracer only when tracing is on (X-Ray is costly)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "leadhooks"))
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Leadhooks"))
+
+__all__ = ["MetricUnit", "count", "logger", "metrics", "tracer"]
+
+
+def count(name: str, **dimensions: str) -> None:
+    """Emit one count; dimensions go into a single-metric blob so they don't leak onto other metrics."""
+    if not dimensions:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+        return
+    with single_metric(
+        name=name,
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=metrics.namespace,
+        default_dimensions=metrics.default_dimensions,
+    ) as metric:
+        for key, value in dimensions.items():
+            metric.add_dimension(name=key, value=value)
+
+
+def _make_tracer() -> Any:
+    if os.environ.get("LEADHOOKS_TRACING", "false").lower() != "true":
+        return None
+    from aws_lambda_powertools import Tracer
+
+    return Tracer()
+
+
+tracer: Any = _make_tracer()

@@ -1,0 +1,55 @@
+"""Credentials from Secrets Manager through Powertools' cached parameters (DESIGN §7).
+
+`parameters` imports boto3, so it is imported on first use, not at cold start.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from leadhooks.errors import ConfigurationError, InputValidationError
+from leadhooks.settings import get_settings
+
+
+def _read_json_secret(secret_id: str | None, env_name: str) -> dict[str, Any]:
+    if not secret_id:
+        raise ConfigurationError(f"{env_name} is not set")
+    from aws_lambda_powertools.utilities import parameters
+
+    try:
+        value = parameters.get_secret(secret_id, transform="json", max_age=get_settings().secrets_max_age_s)
+    except parameters.exceptions.TransformParameterError:
+        raise ConfigurationError(f"secret {env_name} is not valid JSON") from None
+    except parameters.exceptions.GetParameterError:
+        raise ConfigurationError(f"secret {env_name} could not be read") from None
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"secret {env_name} must be a JSON object")
+    return value
+
+
+def vitec_credentials(customer_id: str) -> tuple[str, str]:
+    """Basic-auth pair for one Vitec customer, falling back to the `default` entry."""
+    data = _read_json_secret(get_settings().vitec_secret_id, "VITEC_SECRET_ID")
+    customers = data.get("customers") or {}
+    entry = customers.get(customer_id) or data.get("default")
+    if not isinstance(entry, dict) or not entry.get("username") or not entry.get("password"):
+        raise InputValidationError(
+            "no Vitec credentials are configured for this customer",
+            details=[
+                {"field": "customerId", "reason": "no Vitec credentials are configured for this customer"}
+            ],
+        )
+    return str(entry["username"]), str(entry["password"])
+
+
+def omnicasa_secret_key() -> str:
+    data = _read_json_secret(get_settings().omnicasa_secret_id, "OMNICASA_SECRET_ID")
+    key = data.get("secretKey")
+    if not isinstance(key, str) or not key:
+        raise ConfigurationError("secret OMNICASA_SECRET_ID has no secretKey")
+    return key
+
+
+def inbound_secret() -> dict[str, Any]:
+    """Raw inbound-auth secret; `leadhooks.inbound.auth.InboundSecrets.from_json` gives it shape."""
+    return _read_json_secret(get_settings().inbound_secret_id, "INBOUND_SECRET_ID")

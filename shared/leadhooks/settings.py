@@ -1,0 +1,71 @@
+"""Environment settings, checked once per cold start so a missing queue URL fails loudly, not later."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from leadhooks.errors import ConfigurationError
+
+
+class Settings(BaseModel):
+    """Every knob the functions read from the environment (DESIGN §7)."""
+
+    failure_queue_url: str = Field(alias="FAILURE_QUEUE_URL", min_length=1)
+    parked_queue_url: str = Field(alias="PARKED_QUEUE_URL", min_length=1)
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=1)
+    vitec_base_url: str = Field("https://connect.maklare.vitec.net", alias="VITEC_BASE_URL")
+    omnicasa_base_url: str = Field(
+        "https://newapi.omnicasa.com/omnicasaapi/api/v3", alias="OMNICASA_BASE_URL"
+    )
+    vitec_secret_id: str | None = Field(None, alias="VITEC_SECRET_ID")
+    omnicasa_secret_id: str | None = Field(None, alias="OMNICASA_SECRET_ID")
+    inbound_secret_id: str | None = Field(None, alias="INBOUND_SECRET_ID")
+    secrets_max_age_s: int = Field(300, alias="SECRETS_MAX_AGE_S", ge=0)
+    # Outbound HTTP: connect/read timeouts and the whole in-request retry budget, kept well under
+    # API Gateway's 29 s integration limit (DESIGN §6 caps a single call at 30 s).
+    http_connect_timeout_s: float = Field(3.05, alias="HTTP_CONNECT_TIMEOUT_S", gt=0, le=30)
+    http_read_timeout_s: float = Field(8.0, alias="HTTP_READ_TIMEOUT_S", gt=0, le=30)
+    http_attempts: int = Field(3, alias="HTTP_ATTEMPTS", ge=1, le=10)
+    http_budget_s: float = Field(20.0, alias="HTTP_BUDGET_S", gt=0, le=28)
+    http_backoff_base_s: float = Field(0.2, alias="HTTP_BACKOFF_BASE_S", ge=0)
+    retry_after_cap_s: float = Field(5.0, alias="RETRY_AFTER_CAP_S", ge=0)
+    max_body_bytes: int = Field(256 * 1024, alias="MAX_BODY_BYTES", gt=0)
+    idempotency_ttl_s: int = Field(7 * 24 * 3600, alias="IDEMPOTENCY_TTL_S", gt=0)
+    default_phone_region: str = Field("SE", alias="DEFAULT_PHONE_REGION", min_length=2, max_length=2)
+    tracing: bool = Field(False, alias="LEADHOOKS_TRACING")
+    # Waits between replays of a queued delivery, in seconds (comma-separated in the environment).
+    # A delivery is parked once it has been tried as many times as there are steps (docs/operations.md).
+    replay_backoff_s: tuple[int, ...] = Field((60, 300, 1800, 7200, 21600), alias="REPLAY_BACKOFF_S")
+
+    @field_validator("replay_backoff_s", mode="before")
+    @classmethod
+    def _split_steps(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("replay_backoff_s")
+    @classmethod
+    def _check_steps(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        # SQS caps a visibility timeout at 12 hours.
+        if not value or any(step < 0 or step > 43200 for step in value):
+            raise ValueError("give 1 or more comma-separated seconds between 0 and 43200")
+        return value
+
+    @field_validator("vitec_base_url", "omnicasa_base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Read and validate the environment once; name every missing variable in the error."""
+    try:
+        return Settings.model_validate(dict(os.environ))
+    except ValidationError as exc:
+        names = ", ".join(sorted({str(err["loc"][0]) for err in exc.errors()}))
+        raise ConfigurationError(f"invalid or missing environment settings: {names}") from None

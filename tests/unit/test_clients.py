@@ -1,0 +1,144 @@
+"""Vendor clients: URL building, status classification, Omnicasa's HTTP-200 errors; `send` is stubbed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from leadhooks.clients import omnicasa as omnicasa_module
+from leadhooks.clients import vitec as vitec_module
+from leadhooks.clients.omnicasa import OmnicasaClient, contact_on_me_request
+from leadhooks.clients.vitec import VitecClient, viewing_participant_request
+from leadhooks.errors import AnswerLostError, PermanentVendorError, VendorAuthError
+from leadhooks.models.omnicasa import ContactOnMeRequest
+from leadhooks.models.vitec import PersonLeadRequest, ViewingParticipantRequest
+
+BODIES = Path(__file__).resolve().parent.parent / "fixtures" / "bodies"
+KEY = "very-secret-key"
+
+
+def body(name: str) -> dict[str, Any]:
+    return dict(json.loads((BODIES / name).read_text()))
+
+
+def response(status: int, payload: Any = None, raw: bytes | None = None) -> requests.Response:
+    r = requests.Response()
+    r.status_code = status
+    r._content = raw if raw is not None else (json.dumps(payload).encode() if payload is not None else b"")
+    return r
+
+
+class Recorder:
+    def __init__(self, answer: requests.Response) -> None:
+        self.answer = answer
+        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+
+    def __call__(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        self.calls.append((method, url, kwargs))
+        return self.answer
+
+
+@pytest.fixture
+def vitec_send(monkeypatch: pytest.MonkeyPatch):
+    def install(answer: requests.Response) -> Recorder:
+        recorder = Recorder(answer)
+        monkeypatch.setattr(vitec_module, "send", recorder)
+        return recorder
+
+    return install
+
+
+def vitec() -> VitecClient:
+    return VitecClient("http://vitec.test/", credentials=lambda customer: (f"u-{customer}", "pw"))
+
+
+def test_person_lead_posts_vendor_body_with_basic_auth(vitec_send) -> None:
+    recorder = vitec_send(response(200, "lead-1"))
+    req = PersonLeadRequest.model_validate(body("vitec_person_lead.json"))
+    assert vitec().create_person_lead(req) == "lead-1"
+    method, url, kwargs = recorder.calls[0]
+    assert (method, url) == ("POST", "http://vitec.test/PublicAdvertising/M10001/Contact/Person/Lead")
+    assert kwargs["auth"] == ("u-M10001", "pw")
+    assert "customerId" not in kwargs["json"]
+    assert kwargs["retry_lost_answer"] is True
+
+
+def test_viewing_participant_ids_cannot_escape_the_path() -> None:
+    data = {**body("vitec_viewing_participant.json"), "contactId": "../../CRM?x=1"}
+    path = viewing_participant_request(ViewingParticipantRequest.model_validate(data)).path
+    assert path.endswith("/Participant/..%2F..%2FCRM%3Fx%3D1")
+
+
+def test_vitec_400_is_permanent_with_every_field(vitec_send) -> None:
+    vitec_send(
+        response(
+            400,
+            {
+                "message": "The request is invalid.",
+                "modelState": {
+                    "lead.person.firstName": ["Förnamn måste vara mellan 0 och 30 tecken"],
+                    "lead.leadSource": ["Krävs"],
+                },
+            },
+        )
+    )
+    with pytest.raises(PermanentVendorError) as info:
+        vitec().create_person_lead(PersonLeadRequest.model_validate(body("vitec_person_lead.json")))
+    assert {d["field"] for d in info.value.details} == {"lead.person.firstName", "lead.leadSource"}
+    assert info.value.status == 422
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_vitec_auth_failures_name_the_customer_not_the_password(vitec_send, status: int) -> None:
+    vitec_send(response(status))
+    with pytest.raises(VendorAuthError) as info:
+        vitec().create_person_lead(PersonLeadRequest.model_validate(body("vitec_person_lead.json")))
+    assert "M10001" in info.value.message and "pw" not in info.value.message
+
+
+def test_html_200_is_not_a_success(vitec_send) -> None:
+    vitec_send(response(200, raw=b"<html>maintenance</html>"))
+    with pytest.raises(AnswerLostError):
+        vitec().create_person_lead(PersonLeadRequest.model_validate(body("vitec_person_lead.json")))
+
+
+def test_viewing_participant_is_not_retried_after_a_lost_answer(vitec_send) -> None:
+    recorder = vitec_send(response(204))
+    vitec().add_viewing_participant(
+        ViewingParticipantRequest.model_validate(body("vitec_viewing_participant.json"))
+    )
+    assert recorder.calls[0][2]["retry_lost_answer"] is False
+
+
+@pytest.fixture
+def omnicasa_send(monkeypatch: pytest.MonkeyPatch):
+    def install(answer: requests.Response) -> Recorder:
+        recorder = Recorder(answer)
+        monkeypatch.setattr(omnicasa_module, "send", recorder)
+        return recorder
+
+    return install
+
+
+def omnicasa() -> OmnicasaClient:
+    return OmnicasaClient("http://omni.test/api/v3", secret_key=lambda: KEY)
+
+
+def test_contact_on_me_returns_person_id_and_puts_the_key_in_the_path(omnicasa_send) -> None:
+    recorder = omnicasa_send(response(200, {"Success": True, "Code": 0, "Message": "", "Value": 42}))
+    req = ContactOnMeRequest.model_validate(body("omnicasa_contact_on_me.json"))
+    assert omnicasa().contact_on_me(req) == 42
+    assert recorder.calls[0][1] == f"http://omni.test/api/v3/techworks/contactonme/{KEY}"
+    assert recorder.calls[0][2]["json"]["LanguageId"] in (1, 2, 3)
+    assert KEY not in contact_on_me_request(req).path
+
+
+def test_success_false_is_a_permanent_error_without_the_key(omnicasa_send) -> None:
+    omnicasa_send(response(200, {"Success": False, "Code": 401, "Message": f"bad key {KEY}", "Value": 0}))
+    with pytest.raises(PermanentVendorError) as info:
+        omnicasa().contact_on_me(ContactOnMeRequest.model_validate(body("omnicasa_contact_on_me.json")))
+    assert info.value.vendor_code == 401
+    assert KEY not in info.value.message

@@ -1,0 +1,111 @@
+"""The one retry policy: what is retried, what is not, and what a lost answer becomes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+from leadhooks import http
+from leadhooks.errors import AnswerLostError, TransientVendorError
+from leadhooks.http import RetryPolicy, parse_retry_after, send
+
+FAST = RetryPolicy(
+    attempts=3, budget_s=5, backoff_base_s=0, retry_after_cap_s=0.01, connect_timeout_s=1, read_timeout_s=1
+)
+
+
+def response(status: int, headers: dict[str, str] | None = None, body: bytes = b"{}") -> requests.Response:
+    r = requests.Response()
+    r.status_code = status
+    r.headers.update(headers or {})
+    r._content = body
+    return r
+
+
+class StubSession:
+    def __init__(self, *outcomes: Any) -> None:
+        self.outcomes = list(outcomes)
+        self.calls = 0
+
+    def request(self, *_: Any, **kwargs: Any) -> requests.Response:
+        assert kwargs["timeout"] == (1, 1), "every call carries a timeout"
+        self.calls += 1
+        outcome = self.outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+
+@pytest.fixture
+def stub(monkeypatch: pytest.MonkeyPatch):
+    def install(*outcomes: Any) -> StubSession:
+        session = StubSession(*outcomes)
+        monkeypatch.setattr(http, "get_session", lambda: session)
+        return session
+
+    return install
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504, 429])
+def test_transient_statuses_are_retried_then_succeed(stub, status: int) -> None:
+    session = stub(response(status), response(200))
+    assert send("POST", "http://x", vendor="vitec", retry_lost_answer=False, policy=FAST).status_code == 200
+    assert session.calls == 2
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422])
+def test_permanent_statuses_are_never_retried(stub, status: int) -> None:
+    session = stub(response(status))
+    assert send("POST", "http://x", vendor="vitec", retry_lost_answer=True, policy=FAST).status_code == status
+    assert session.calls == 1
+
+
+def test_exhausted_retries_raise_transient_with_status(stub) -> None:
+    session = stub(response(503), response(503), response(503, {"Retry-After": "7"}))
+    with pytest.raises(TransientVendorError) as info:
+        send("POST", "http://x", vendor="vitec", retry_lost_answer=True, policy=FAST)
+    assert info.value.vendor_status == 503
+    assert info.value.retry_after_s == 7
+    assert session.calls == 3
+
+
+def test_connect_failure_is_retried_even_for_unsafe_writes(stub) -> None:
+    session = stub(requests.ConnectTimeout("connect timed out"), response(204))
+    assert send("POST", "http://x", vendor="vitec", retry_lost_answer=False, policy=FAST).status_code == 204
+    assert session.calls == 2
+
+
+def test_read_timeout_on_unsafe_write_is_not_repeated(stub) -> None:
+    session = stub(requests.ReadTimeout("read timed out"), response(204))
+    with pytest.raises(AnswerLostError):
+        send("POST", "http://x", vendor="vitec", retry_lost_answer=False, policy=FAST)
+    assert session.calls == 1
+
+
+def test_read_timeout_on_deduplicated_write_is_retried(stub) -> None:
+    session = stub(requests.ReadTimeout("read timed out"), response(200))
+    assert send("POST", "http://x", vendor="vitec", retry_lost_answer=True, policy=FAST).status_code == 200
+    assert session.calls == 2
+
+
+def test_retry_after_beyond_budget_stops_early(stub) -> None:
+    policy = RetryPolicy(
+        attempts=5,
+        budget_s=1.5,
+        backoff_base_s=0,
+        retry_after_cap_s=60,
+        connect_timeout_s=1,
+        read_timeout_s=1,
+    )
+    session = stub(response(429, {"Retry-After": "30"}), response(200))
+    with pytest.raises(TransientVendorError):
+        send("POST", "http://x", vendor="vitec", retry_lost_answer=True, policy=policy)
+    assert session.calls == 1
+
+
+def test_retry_after_forms() -> None:
+    assert parse_retry_after("3") == 3
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("garbage") is None
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == pytest.approx(10)
