@@ -11,6 +11,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -134,9 +135,14 @@ class SandboxApp:
 class SandboxServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], app: SandboxApp) -> None:
-        self.app = app
+    def __init__(self, address: tuple[str, int], make_app: Callable[[], SandboxApp]) -> None:
+        # Bind first: a taken port must fail before the app wipes a database another sandbox uses.
         super().__init__(address, SandboxHandler)
+        try:
+            self.app = make_app()
+        except BaseException:
+            self.server_close()
+            raise
 
 
 class _UnreadableRequestError(Exception):
@@ -295,12 +301,7 @@ def build_server(
     log: bool = False,
 ) -> SandboxServer:
     """Bind and seed, but do not serve yet; raises OSError when the port is taken."""
-    app = SandboxApp(db_path, faults, log)
-    try:
-        return SandboxServer((host, port), app)
-    except BaseException:
-        app.close()
-        raise
+    return SandboxServer((host, port), lambda: SandboxApp(db_path, faults, log))
 
 
 @dataclass

@@ -16,6 +16,8 @@ __all__ = ["MetricUnit", "count", "logger", "metrics", "tracer"]
 
 def count(name: str, **dimensions: str) -> None:
     """Emit one count; dimensions go into a single-metric blob so they don't leak onto other metrics."""
+    if os.environ.get("POWERTOOLS_METRICS_DISABLED", "false").lower() == "true":
+        return
     if not dimensions:
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
         return

@@ -34,7 +34,6 @@ class Settings(BaseModel):
     retry_after_cap_s: float = Field(5.0, alias="RETRY_AFTER_CAP_S", ge=0)
     max_body_bytes: int = Field(256 * 1024, alias="MAX_BODY_BYTES", gt=0)
     idempotency_ttl_s: int = Field(7 * 24 * 3600, alias="IDEMPOTENCY_TTL_S", gt=0)
-    default_phone_region: str = Field("SE", alias="DEFAULT_PHONE_REGION", min_length=2, max_length=2)
     tracing: bool = Field(False, alias="LEADHOOKS_TRACING")
     # Waits between replays of a queued delivery, in seconds (comma-separated in the environment).
     # A delivery is parked once it has been tried as many times as there are steps (docs/operations.md).

@@ -52,6 +52,7 @@ def test_repeated_delivery_id_reaches_the_vendor_once(clean: Stack) -> None:
     second = post(clean, "/vitec/person-leads", body("vitec_person_lead.json"), **{"Idempotency-Key": key})
     assert first.status_code == second.status_code == 200
     assert first.json() == second.json()
+    assert first.json()["deliveryId"] == key
     assert len(clean.records(operation="person_lead")) == 1
 
 

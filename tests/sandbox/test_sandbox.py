@@ -696,9 +696,11 @@ def _wait_healthy(base: str) -> None:
     raise AssertionError("sandbox did not start")
 
 
-def test_cli_port_taken_is_one_clear_line_and_exit_1(sandbox: SandboxHandle) -> None:
+def test_cli_port_taken_is_one_clear_line_and_exit_1(sandbox: SandboxHandle, tmp_path: Path) -> None:
+    db = tmp_path / "in-use.db"
+    db.write_bytes(b"another sandbox's data")
     result = subprocess.run(
-        [sys.executable, "-m", "local.sandbox", "--port", str(sandbox.port), "--db", ":memory:"],
+        [sys.executable, "-m", "local.sandbox", "--port", str(sandbox.port), "--db", str(db)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -708,6 +710,7 @@ def test_cli_port_taken_is_one_clear_line_and_exit_1(sandbox: SandboxHandle) -> 
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert "already in use" in lines[0] and str(sandbox.port) in lines[0]
+    assert db.read_bytes() == b"another sandbox's data"  # bind fails before the wipe
 
 
 def test_cli_runs_with_env_faults_logs_no_personal_data_and_stops_on_sigterm(tmp_path: Path) -> None:

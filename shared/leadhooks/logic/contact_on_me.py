@@ -20,6 +20,7 @@ CONTACT_ON_ME = OperationSpec(
     describe=contact_on_me_request,
     call=_call,
     dedupe_safe=True,
+    phone_region="BE",  # Omnicasa serves Belgian agencies
 )
 
 

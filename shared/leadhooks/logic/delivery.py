@@ -84,6 +84,8 @@ class OperationSpec:
     call: Callable[[Any], dict[str, Any]]
     # The vendor de-duplicates this write, so a request whose answer was lost may be sent again.
     dedupe_safe: bool
+    # Where a national phone number without a country code is assumed to be (Vitec: SE, Omnicasa: BE).
+    phone_region: str = "SE"
 
 
 def authenticate_request(inbound: InboundRequest) -> AuthResult:
@@ -104,6 +106,20 @@ def choose_delivery_id(inbound: InboundRequest, auth: AuthResult, adapted: Adapt
     canonical = json.dumps(adapted.data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     digest = hashlib.sha256(f"{inbound.route}\n{canonical}".encode()).hexdigest()
     return f"lh-{digest[:40]}"
+
+
+def fallback_delivery_id(inbound: InboundRequest) -> str:
+    """Before the body is understood: the sender's id if it gave one, else a hash of the raw bytes."""
+    for header in ("webhook-id", "idempotency-key"):
+        value = inbound.headers.get(header)
+        if value and _DELIVERY_ID.match(value):
+            return value
+    digest = hashlib.sha256(inbound.route.encode() + b"\n" + inbound.raw_body).hexdigest()
+    return f"lh-{digest[:40]}"
+
+
+def _raw_text(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace")
 
 
 def _validate(spec: OperationSpec, adapted: AdaptedInput) -> OperationRequest:
@@ -229,8 +245,10 @@ def _idempotent_sender() -> tuple[Callable[..., StoredOutcome], Any]:
         persistence_store=persistence,
         output_serializer=PydanticSerializer(model=StoredOutcome),
     )
-    def run(*, key: dict[str, str], spec: OperationSpec, model: OperationRequest) -> StoredOutcome:
-        return send_to_vendor(spec, key["key"], model)
+    def run(
+        *, key: dict[str, str], delivery_id: str, spec: OperationSpec, model: OperationRequest
+    ) -> StoredOutcome:
+        return send_to_vendor(spec, delivery_id, model)
 
     return run, config
 
@@ -244,7 +262,7 @@ def send_once(spec: OperationSpec, delivery_id: str, model: OperationRequest) ->
 
     run, _ = _idempotent_sender()
     try:
-        return run(key={"key": f"{spec.name}:{delivery_id}"}, spec=spec, model=model)
+        return run(key={"key": f"{spec.name}:{delivery_id}"}, delivery_id=delivery_id, spec=spec, model=model)
     except IdempotencyAlreadyInProgressError:
         raise ConflictError(
             "a delivery with this id is being processed right now; retry in a few seconds"
@@ -267,12 +285,12 @@ def deliver(spec: OperationSpec, inbound: InboundRequest) -> Outcome:
     if len(inbound.raw_body) > get_settings().max_body_bytes:
         raise PayloadTooLargeError(f"the body is larger than {get_settings().max_body_bytes} bytes")
     payload = parse_body(inbound.raw_body, inbound.headers.get("content-type"))
-    adapted = to_native(
-        payload, spec.model, query=inbound.query, default_region=get_settings().default_phone_region
-    )
-    delivery_id = choose_delivery_id(inbound, auth, adapted)
-    logger.set_correlation_id(delivery_id)
+    adapted: AdaptedInput | None = None
+    delivery_id = fallback_delivery_id(inbound)
     try:
+        adapted = to_native(payload, spec.model, query=inbound.query, default_region=spec.phone_region)
+        delivery_id = choose_delivery_id(inbound, auth, adapted)
+        logger.set_correlation_id(delivery_id)
         model = _validate(spec, adapted)
     except InputValidationError as exc:
         exc.delivery_id = delivery_id
@@ -282,7 +300,7 @@ def deliver(spec: OperationSpec, inbound: InboundRequest) -> Outcome:
         envelope = _envelope(
             spec, delivery_id, None, errors=exc.details, last_error=LastError.from_exception(exc)
         )
-        envelope.request = adapted.data
+        envelope.request = adapted.data if adapted is not None else {"raw": _raw_text(inbound.raw_body)}
         park(envelope, "invalid_input")
         error = ErrorBody(
             delivery_id=delivery_id,

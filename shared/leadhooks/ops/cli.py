@@ -42,6 +42,11 @@ class CliError(Exception):
         self.code = code
 
 
+def _stderr(text: str) -> None:
+    sys.stderr.write(f"{text}\n")
+    sys.stderr.flush()
+
+
 # ---- parked messages ---------------------------------------------------------------------------
 
 
@@ -126,7 +131,8 @@ class Queues:
         return self._parked_url
 
     def configured(self) -> list[tuple[str, str]]:
-        return [(name, url) for name, url in (("failure", self._failure_url), ("parked", self._parked_url)) if url]
+        pairs = (("failure", self._failure_url), ("parked", self._parked_url))
+        return [(name, url) for name, url in pairs if url]
 
 
 def scan(
@@ -181,7 +187,7 @@ def release(queues: Queues, messages: Sequence[ParkedMessage]) -> None:
                 ],
             )
         except Exception as exc:  # they reappear on their own when the visibility timeout ends
-            print(f"warning: could not hand back {len(chunk)} message(s): {type(exc).__name__}", file=sys.stderr)
+            _stderr(f"warning: could not hand back {len(chunk)} message(s): {type(exc).__name__}")
 
 
 def find(queues: Queues, delivery_id: str, visibility_s: int) -> ParkedMessage:
@@ -232,7 +238,9 @@ def _last_error(message: ParkedMessage) -> str:
     return mask_text(f"{error.kind}{status}: {error.message}")[:80]
 
 
-def parked_rows(messages: Sequence[ParkedMessage], *, wide: bool, now: datetime | None = None) -> list[list[str]]:
+def parked_rows(
+    messages: Sequence[ParkedMessage], *, wide: bool, now: datetime | None = None
+) -> list[list[str]]:
     """Ids, operation, customer (a vendor office id) and reason are not personal data; the error text
     is masked. Oldest first."""
     ordered = sorted(messages, key=lambda m: m.parked_at or datetime.max.replace(tzinfo=UTC))
@@ -255,7 +263,8 @@ def masked_envelope(message: ParkedMessage) -> Any:
         if key in data:
             shown[key] = data[key]
     if "lastError" in data:
-        shown["lastError"] = {**mask(data["lastError"]), "message": mask_text(str(data["lastError"]["message"]))}
+        error = data["lastError"]
+        shown["lastError"] = {**mask(error), "message": mask_text(str(error["message"]))}
     return shown
 
 
@@ -322,7 +331,9 @@ def _requeue(queues: Queues, message: ParkedMessage) -> None:
     envelope.reason = None
     envelope.parked_at = None
     queues.sqs.send_message(
-        QueueUrl=queues.failure_url, MessageBody=envelope.to_message(), MessageAttributes=_attributes(envelope)
+        QueueUrl=queues.failure_url,
+        MessageBody=envelope.to_message(),
+        MessageAttributes=_attributes(envelope),
     )
     queues.sqs.delete_message(QueueUrl=queues.parked_url, ReceiptHandle=message.receipt_handle)
 
@@ -344,7 +355,7 @@ def cmd_parked_replay(args: argparse.Namespace, queues: Queues, out: TextIO) -> 
         except Exception as exc:
             failed.append(message)
             detail = exc.message if isinstance(exc, CliError) else type(exc).__name__
-            print(f"\nfailed to replay {message.delivery_id}: {detail}", file=sys.stderr)
+            _stderr(f"\nfailed to replay {message.delivery_id}: {detail}")
         if progress:
             progress.step()
     release(queues, failed)
@@ -455,10 +466,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    reasons = list(get_args(ParkReason)) + ["redriven"]
-    p = leaf(parked_cmds, "list", "list parked deliveries (oldest first) without consuming them", cmd_parked_list)
-    p.add_argument("--limit", type=_positive, default=DEFAULT_LIMIT, help=f"scan at most N (default {DEFAULT_LIMIT})")
-    p.add_argument("--reason", choices=reasons, help="only this park reason")
+    reasons = [*get_args(ParkReason), "redriven"]
+    p = leaf(parked_cmds, "list", "list parked deliveries (oldest first) without consuming them",
+             cmd_parked_list)
+    p.add_argument("--limit", type=_positive, default=DEFAULT_LIMIT,
+                   help=f"scan at most N (default {DEFAULT_LIMIT})")
+    p.add_argument("--reason", choices=reasons, metavar="REASON",
+                   help=f"only this park reason ({', '.join(reasons)})")
     p.add_argument("--operation", help="only this operation (e.g. vitec_person_lead)")
     p.add_argument("--wide", action="store_true", help="add the attempt count and the (masked) last error")
 
@@ -471,10 +485,13 @@ def build_parser() -> argparse.ArgumentParser:
              cmd_parked_replay)
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("delivery_id", metavar="ID", nargs="?", help="the deliveryId")
-    which.add_argument("--all", action="store_true", help="every parked delivery (filtered by --reason/--operation)")
-    p.add_argument("--reason", choices=reasons, help="with --all: only this park reason")
+    which.add_argument("--all", action="store_true",
+                       help="every parked delivery (filtered by --reason/--operation)")
+    p.add_argument("--reason", choices=reasons, metavar="REASON",
+                   help=f"with --all: only this park reason ({', '.join(reasons)})")
     p.add_argument("--operation", help="with --all: only this operation")
-    p.add_argument("--limit", type=_positive, default=DEFAULT_LIMIT, help=f"with --all: at most N (default {DEFAULT_LIMIT})")
+    p.add_argument("--limit", type=_positive, default=DEFAULT_LIMIT,
+                   help=f"with --all: at most N (default {DEFAULT_LIMIT})")
 
     p = leaf(parked_cmds, "discard", "delete one parked delivery for good (asks first)", cmd_parked_discard)
     p.add_argument("delivery_id", metavar="ID", help="the deliveryId")
@@ -482,7 +499,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     queue = groups.add_parser("queue", help="queue statistics", description="Queue statistics.")
     queue_cmds = queue.add_subparsers(dest="command", metavar="{stats}", required=True)
-    leaf(queue_cmds, "stats", "approximate visible / in-flight / delayed messages on both queues", cmd_queue_stats)
+    leaf(queue_cmds, "stats", "approximate visible / in-flight / delayed messages on both queues",
+         cmd_queue_stats)
     return parser
 
 
@@ -513,10 +531,10 @@ def main(argv: Sequence[str] | None = None, *, sqs: Any = None, out: TextIO | No
         func: Callable[[argparse.Namespace, Queues, TextIO], int] = args.func
         return func(args, Queues(client, failure_url, parked_url), out)
     except CliError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
+        _stderr(f"error: {exc.message}")
         return exc.code
     except Exception as exc:  # botocore errors, no credentials, unreachable endpoint
-        print(f"error: {type(exc).__name__}: {mask_text(str(exc))[:300]}", file=sys.stderr)
+        _stderr(f"error: {type(exc).__name__}: {mask_text(str(exc))[:300]}")
         return 1
 
 

@@ -1,0 +1,179 @@
+"""Cold first request: a fresh interpreter imports a handler and handles one event end to end.
+
+Each run is a new `python -c` process from the bench venv (runtime dependencies only), so every
+import is paid again, as in a new Lambda execution environment. The process times, from just
+before the handler import to the handler's answer, (1) the import and (2) import + first request.
+Interpreter start-up (~20 ms, the same for every handler) is outside both figures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks.events import REPO, FunctionSpec, fresh, sample_event
+
+# Runs in the measured process. Only json/os/sys/time are imported before the clock starts.
+COLD_SCRIPT = """
+import json, os, sys, time
+event = json.loads(os.environ["BENCH_EVENT"])
+module_name, _, attr = os.environ["BENCH_HANDLER"].partition(":")
+
+class Context:
+    function_name = "leadhooks-bench"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:eu-north-1:123456789012:function:leadhooks-bench"
+    aws_request_id = "bench-cold"
+    log_group_name = "/aws/lambda/leadhooks-bench"
+    log_stream_name = "bench"
+    def get_remaining_time_in_millis(self):
+        return 28000
+
+t0 = time.perf_counter()
+module = __import__(module_name, fromlist=[attr])
+t1 = time.perf_counter()
+response = getattr(module, attr)(event, Context())
+t2 = time.perf_counter()
+if "statusCode" in response:
+    status, body = response["statusCode"], str(response.get("body"))[:500]
+else:
+    failures = response.get("batchItemFailures")
+    status, body = (200 if failures == [] else 500), json.dumps(response)[:500]
+with open(os.environ["BENCH_RESULT"], "w") as out:
+    json.dump({"import_ms": (t1 - t0) * 1e3, "first_ms": (t2 - t0) * 1e3,
+               "status": status, "body": body}, out)
+"""
+
+
+@dataclass
+class ColdRun:
+    import_ms: float
+    first_ms: float
+    status: int
+    body: str
+
+
+@dataclass
+class ColdResult:
+    spec: FunctionSpec
+    source: str
+    runs: list[ColdRun] = field(default_factory=list)
+    baseline: list[ColdRun] = field(default_factory=list)
+
+    @property
+    def import_ms(self) -> float:
+        return statistics.median(r.import_ms for r in self.runs)
+
+    @property
+    def first_ms(self) -> float:
+        return statistics.median(r.first_ms for r in self.runs)
+
+    @property
+    def baseline_import_ms(self) -> float:
+        return statistics.median(r.import_ms for r in self.baseline)
+
+    @property
+    def baseline_ms(self) -> float:
+        return statistics.median(r.first_ms for r in self.baseline)
+
+    @property
+    def ratio(self) -> float:
+        return self.first_ms / self.baseline_ms
+
+    @property
+    def failures(self) -> list[str]:
+        bad = [f"{self.spec.name}: {r.status} {r.body}" for r in self.runs if r.status >= 300]
+        bad += [f"baseline for {self.spec.name}: {r.status} {r.body}" for r in self.baseline if r.status >= 300]
+        return bad
+
+
+def child_env(product_env: dict[str, str], extra: dict[str, str] | None = None) -> dict[str, str]:
+    """A clean environment: no inherited PYTHON* settings, only what a Lambda function would get."""
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")}
+    return {
+        **keep,
+        **product_env,
+        "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'shared'}",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        **(extra or {}),
+    }
+
+
+def run_cold(
+    python: str, handler: str, event: dict[str, Any], env: dict[str, str], *, importtime: bool = False
+) -> tuple[ColdRun, str]:
+    """One fresh process; returns its measurement and (with importtime) its -X importtime log."""
+    with tempfile.TemporaryDirectory(prefix="leadhooks-bench-") as tmp:
+        result_path = Path(tmp) / "result.json"
+        args = [python, *(["-X", "importtime"] if importtime else []), "-c", COLD_SCRIPT]
+        proc = subprocess.run(
+            args,
+            env={**env, "BENCH_EVENT": json.dumps(event), "BENCH_HANDLER": handler, "BENCH_RESULT": str(result_path)},
+            cwd=tmp,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if proc.returncode != 0 or not result_path.exists():
+            raise RuntimeError(f"cold run of {handler} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+        data = json.loads(result_path.read_text())
+    return ColdRun(**data), proc.stderr
+
+
+def measure_cold(
+    python: str, specs: list[FunctionSpec], product_env: dict[str, str], rounds: int, progress: Any = None
+) -> list[ColdResult]:
+    """`rounds` fresh processes per function and per baseline, interleaved so drift hits both alike.
+
+    One discarded round first writes the .pyc files and warms the emulator's code paths.
+    """
+    env = child_env(product_env)
+    results = {spec.name: ColdResult(spec, sample_event(spec)[1]) for spec in specs}
+    events = {spec.name: sample_event(spec)[0] for spec in specs}
+    for round_no in range(rounds + 1):
+        for index, spec in enumerate(specs):
+            pair = [(spec.handler, results[spec.name].runs), (spec.baseline_handler, results[spec.name].baseline)]
+            if (round_no + index) % 2:
+                pair.reverse()
+            for handler, sink in pair:
+                run, _ = run_cold(python, handler, fresh(events[spec.name]), env)
+                if round_no > 0:
+                    sink.append(run)
+        if progress:
+            progress(f"cold starts: round {round_no}/{rounds} done")
+    return list(results.values())
+
+
+def importtime_by_package(log: str) -> dict[str, float]:
+    """Sum `-X importtime` self times (ms) by top-level package."""
+    totals: dict[str, float] = defaultdict(float)
+    for line in log.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        try:
+            _, self_us, _cumulative, name = (part.strip() for part in line.replace("import time:", "|").split("|"))
+        except ValueError:
+            continue
+        totals[name.split(".")[0]] += int(self_us) / 1000
+    return dict(totals)
+
+
+def importtime_top(
+    python: str, spec: FunctionSpec, handler: str, product_env: dict[str, str], top: int = 10
+) -> tuple[list[tuple[str, float]], float]:
+    """Top packages by import time over import + first request (lazy imports included)."""
+    _, log = run_cold(python, handler, fresh(sample_event(spec)[0]), child_env(product_env), importtime=True)
+    totals = importtime_by_package(log)
+    ranked = sorted(totals.items(), key=lambda item: item[1], reverse=True)
+    return ranked[:top], sum(totals.values())

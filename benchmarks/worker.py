@@ -1,0 +1,183 @@
+"""One warm function process: `python -m benchmarks.worker <mode> <config.json> <result.json>`.
+
+Runs in the bench venv (runtime dependencies only), with the product environment pointing at the
+harness's moto server and sandbox on loopback. Modes:
+
+- `warm`: N person-lead requests through the Lambda handler, interleaved with N direct
+  `requests.post` calls (one reused session) of the same vendor body to the same sandbox endpoint.
+- `fanout`: the contacts handler with 20 and 100 ids, and 5 x 20 ids one after another, while
+  the sandbox adds latency to every vendor call.
+- `memory`: N person-lead requests; peak and current RSS after the first, the 100th and the Nth.
+
+Every write gets its own Idempotency-Key, so the idempotency table (moto DynamoDB) is written
+on every request, as in production.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import resource
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks.events import BY_NAME, LambdaContext, contact_ids, fresh, sample_event
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def load_handler(function: str) -> Handler:
+    module = importlib.import_module(BY_NAME[function].module)
+    handler: Handler = module.lambda_handler
+    return handler
+
+
+def invoke(handler: Handler, event: dict[str, Any], request_no: int) -> dict[str, Any]:
+    response = handler(event, LambdaContext(f"bench-{request_no}"))
+    if response.get("statusCode") != 200:
+        raise RuntimeError(f"handler answered {response.get('statusCode')}: {str(response.get('body'))[:500]}")
+    return response
+
+
+def timed(call: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    call()
+    return (time.perf_counter() - started) * 1e3
+
+
+def rss_kb() -> tuple[int, int]:
+    """(peak RSS, current RSS) in KiB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    current = 0
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            current = int(line.split()[1])
+    return peak, current
+
+
+def warm(config: dict[str, Any]) -> dict[str, Any]:
+    import requests
+
+    from local.config import SECRETS, VITEC_SECRET_ID
+
+    handler = load_handler("vitec_person_lead")
+    template, _ = sample_event(BY_NAME["vitec_person_lead"])
+    # The exact vendor request the handler sends, from its own dry run.
+    dry = invoke(handler, fresh(template, query={"dryRun": "true"}), 0)
+    vendor_request = json.loads(dry["body"])["vendorRequest"]
+    url = f"{config['vitec_base_url'].rstrip('/')}/{vendor_request['path'].lstrip('/')}"
+    body = json.dumps(vendor_request["body"], ensure_ascii=False).encode()
+    customers: dict[str, Any] = SECRETS[VITEC_SECRET_ID]["customers"]  # type: ignore[assignment]
+    login = customers[config["customer_id"]]
+    session = requests.Session()
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+
+    def direct() -> None:
+        response = session.post(
+            url, data=body, headers=headers, auth=(login["username"], login["password"]), timeout=10
+        )
+        if response.status_code != 200:
+            raise RuntimeError(f"direct post answered {response.status_code}: {response.text[:300]}")
+
+    handler_ms: list[float] = []
+    direct_ms: list[float] = []
+    n, warmup = int(config["n"]), int(config["warmup"])
+    for i in range(warmup + n):
+        event = fresh(template)
+        pair: list[tuple[Callable[[], Any], list[float]]] = [
+            (lambda: invoke(handler, event, i), handler_ms),
+            (direct, direct_ms),
+        ]
+        if i % 2:
+            pair.reverse()
+        for call, sink in pair:
+            elapsed = timed(call)
+            if i >= warmup:
+                sink.append(elapsed)
+    return {"handler_ms": handler_ms, "direct_ms": direct_ms, "url_path": vendor_request["path"]}
+
+
+def fanout(config: dict[str, Any]) -> dict[str, Any]:
+    import requests
+
+    handler = load_handler("vitec_get_contacts")
+    template, _ = sample_event(BY_NAME["vitec_get_contacts"])
+    customer_id = config["customer_id"]
+    wanted = contact_ids(int(config["ids"]), customer_id)
+    chunk = int(config["chunk"])
+    chunks = [wanted[i : i + chunk] for i in range(0, len(wanted), chunk)]
+    counter = iter(range(1, 1_000_000))
+
+    def get(ids: list[str]) -> dict[str, Any]:
+        event = fresh(template, query={"customerId": customer_id, "ids": ",".join(ids)})
+        return json.loads(invoke(handler, event, next(counter))["body"])
+
+    def sequential() -> None:
+        for part in chunks:
+            get(part)
+
+    # Warm: secrets cached, connections open, no latency yet.
+    checked = get(wanted)
+    found, missing = len(checked.get("contacts", [])), len(checked.get("missing", []))
+    get(chunks[0])
+    faults = f"{config['sandbox']}/_sandbox/faults"
+    requests.post(faults, json={"latencyMs": int(config["latency_ms"])}, timeout=5).raise_for_status()
+    one: list[float] = []
+    many: list[float] = []
+    seq: list[float] = []
+    try:
+        for _ in range(int(config["reps"])):
+            one.append(timed(lambda: get(chunks[0])))
+            many.append(timed(lambda: get(wanted)))
+            seq.append(timed(sequential))
+    finally:
+        requests.delete(faults, timeout=5)
+    return {
+        "one_chunk_ms": one,
+        "all_ms": many,
+        "sequential_ms": seq,
+        "found": found,
+        "missing": missing,
+        "calls": len(chunks),
+    }
+
+
+def memory(config: dict[str, Any]) -> dict[str, Any]:
+    checkpoints = {int(c) for c in config["checkpoints"]}
+    before_import = rss_kb()
+    handler = load_handler("vitec_person_lead")
+    after_import = rss_kb()
+    template, _ = sample_event(BY_NAME["vitec_person_lead"])
+    samples: list[dict[str, int]] = []
+    for i in range(1, int(config["n"]) + 1):
+        invoke(handler, fresh(template), i)
+        if i in checkpoints:
+            peak, current = rss_kb()
+            samples.append({"requests": i, "peak_kb": peak, "current_kb": current})
+    return {
+        "before_import_kb": before_import[0],
+        "after_import_kb": after_import[0],
+        "samples": samples,
+    }
+
+
+MODES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "warm": warm,
+    "fanout": fanout,
+    "memory": memory,
+}
+
+
+def main(argv: list[str]) -> int:
+    mode, config_path, result_path = argv
+    config = json.loads(Path(config_path).read_text())
+    result = MODES[mode](config)
+    Path(result_path).write_text(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

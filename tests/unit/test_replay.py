@@ -1,0 +1,393 @@
+"""The replay of one failure-queue record, with stubs for SQS, parking, idempotency and the vendor."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar
+
+import pytest
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from leadhooks.errors import (
+    AnswerLostError,
+    ConfigurationError,
+    PermanentVendorError,
+    TransientVendorError,
+    VendorAuthError,
+)
+from leadhooks.failures import FailureEnvelope, LastError
+from leadhooks.logic import replay
+from leadhooks.logic.delivery import OperationSpec
+from leadhooks.models.common import OperationRequest, ReqStr40, VitecModel
+from leadhooks.settings import Settings, get_settings
+
+from local.replay_worker import LocalLambdaContext, to_lambda_record
+
+
+class StubRequest(OperationRequest, VitecModel):
+    PATH_PARAMS: ClassVar[tuple[str, ...]] = ("customerId",)
+    customer_id: ReqStr40
+    first_name: ReqStr40
+
+
+class FakeSQS:
+    def __init__(self, fail: bool = False) -> None:
+        self.visibility: list[dict[str, Any]] = []
+        self.fail = fail
+
+    def change_message_visibility(self, **kwargs: Any) -> None:
+        if self.fail:
+            raise RuntimeError("receipt handle expired")
+        self.visibility.append(kwargs)
+
+
+class Harness:
+    def __init__(self) -> None:
+        self.parked: list[tuple[FailureEnvelope, str]] = []
+        self.counted: list[tuple[str, dict[str, str]]] = []
+        self.sqs = FakeSQS()
+        self.calls: list[StubRequest] = []
+        self.outcome: Callable[[StubRequest], dict[str, Any]] = lambda _req: {"lead_id": "L-1"}
+        self.already_delivered = False
+
+    def spec(self, *, dedupe_safe: bool = True) -> OperationSpec:
+        def call(req: StubRequest) -> dict[str, Any]:
+            self.calls.append(req)
+            return self.outcome(req)
+
+        return OperationSpec(
+            name="stub_op", vendor="vitec", model=StubRequest, describe=lambda _m: None,  # type: ignore[arg-type,return-value]
+            call=call, dedupe_safe=dedupe_safe,
+        )
+
+    def counts(self, name: str) -> int:
+        return sum(1 for n, _ in self.counted if n == name)
+
+
+@pytest.fixture
+def h(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+    monkeypatch.setenv("FAILURE_QUEUE_URL", "http://sqs.test/000000000000/failures")
+    monkeypatch.setenv("PARKED_QUEUE_URL", "http://sqs.test/000000000000/parked")
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", "unit-idempotency")
+    monkeypatch.setenv("REPLAY_BACKOFF_S", "60,300,1800,7200,21600")
+    get_settings.cache_clear()
+    harness = Harness()
+    monkeypatch.setattr(replay, "park", lambda env, reason: harness.parked.append((env, reason)))
+    monkeypatch.setattr(replay, "get_sqs", lambda: harness.sqs)
+    monkeypatch.setattr(replay, "count", lambda name, **dims: harness.counted.append((name, dims)))
+    monkeypatch.setattr(replay, "OPERATIONS", {"stub_op": harness.spec(), "stub_lossy": _lossy(harness)})
+
+    def run(*, key: dict[str, str], spec: OperationSpec, model: OperationRequest, sent: list[bool]) -> Any:
+        assert key == {"key": f"replay:{spec.name}:{envelope_id}"}
+        if harness.already_delivered:
+            return replay.ReplayResult(result={"lead_id": "L-1"})
+        sent.append(True)
+        return replay.ReplayResult(result=spec.call(model))
+
+    monkeypatch.setattr(replay, "_idempotent_replayer", lambda: (run, None))
+    yield harness
+    get_settings.cache_clear()
+
+
+def _lossy(h: Harness) -> OperationSpec:
+    spec = h.spec(dedupe_safe=False)
+    return OperationSpec(
+        name="stub_lossy", vendor=spec.vendor, model=spec.model, describe=spec.describe, call=spec.call,
+        dedupe_safe=False,
+    )
+
+
+envelope_id = "d-123"
+
+
+def envelope(**overrides: Any) -> FailureEnvelope:
+    data: dict[str, Any] = {
+        "delivery_id": envelope_id,
+        "operation": "stub_op",
+        "customer_id": "M10001",
+        "request": {"customerId": "M10001", "firstName": "Anna"},
+        "last_error": LastError(kind="TransientVendorError", status=503, message="vitec answered 503"),
+    }
+    data.update(overrides)
+    return FailureEnvelope(**data)
+
+
+def record(body: str | FailureEnvelope, receive_count: int = 1, **attributes: str) -> SQSRecord:
+    text = body.to_message() if isinstance(body, FailureEnvelope) else body
+    message = {
+        "MessageId": "m-1",
+        "ReceiptHandle": "rh-1",
+        "Body": text,
+        "Attributes": {"ApproximateReceiveCount": str(receive_count), "SentTimestamp": "1700000000000"},
+        "MessageAttributes": {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+    }
+    return SQSRecord(to_lambda_record(message, "arn:aws:sqs:eu-north-1:000000000000:failures", "eu-north-1"))
+
+
+def fail_with(exc: Exception) -> Callable[[StubRequest], dict[str, Any]]:
+    def call(_req: StubRequest) -> dict[str, Any]:
+        raise exc
+
+    return call
+
+
+# ---- malformed messages are parked, never looped on -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["not json at all", "[1, 2, 3]", json.dumps({"deliveryId": "x"}), json.dumps({"operation": "stub_op"}), ""],
+)
+def test_malformed_body_is_parked_and_the_record_succeeds(h: Harness, body: str) -> None:
+    replay.replay_record(record(body, deliveryId="d-attr", operation="stub_op"))
+    [(parked, reason)] = h.parked
+    assert reason == "malformed_message"
+    assert parked.delivery_id == "d-attr"
+    assert parked.operation == "stub_op"
+    assert parked.request == {"rawBody": body}
+    assert parked.last_error is not None and parked.last_error.kind == "MalformedMessage"
+    assert h.calls == [] and h.sqs.visibility == []
+
+
+def test_malformed_body_without_attributes_gets_an_id_from_the_message(h: Harness) -> None:
+    replay.replay_record(record("{"))
+    [(parked, _)] = h.parked
+    assert parked.delivery_id == "sqs-m-1"
+    assert parked.operation == "unknown"
+
+
+def test_huge_malformed_body_is_truncated(h: Harness) -> None:
+    replay.replay_record(record("x" * (replay.RAW_BODY_LIMIT + 10)))
+    [(parked, _)] = h.parked
+    assert parked.request is not None
+    assert len(parked.request["rawBody"]) == replay.RAW_BODY_LIMIT
+    assert parked.request["truncatedFrom"] == replay.RAW_BODY_LIMIT + 10
+
+
+def test_unknown_operation_is_parked_with_its_envelope(h: Harness) -> None:
+    replay.replay_record(record(envelope(operation="no_such_op")))
+    [(parked, reason)] = h.parked
+    assert reason == "malformed_message"
+    assert parked.delivery_id == envelope_id
+    assert parked.request == {"customerId": "M10001", "firstName": "Anna"}
+    assert parked.last_error is not None and "unknown operation" in parked.last_error.message
+
+
+def test_request_that_no_longer_validates_is_parked_with_field_errors(h: Harness) -> None:
+    replay.replay_record(record(envelope(request={"customerId": "M10001", "firstName": "x" * 41})))
+    [(parked, reason)] = h.parked
+    assert reason == "malformed_message"
+    assert [e["field"] for e in parked.errors] == ["firstName"]
+    assert "x" * 41 not in json.dumps(parked.errors)
+    assert h.calls == []
+
+
+def test_envelope_without_request_is_parked(h: Harness) -> None:
+    replay.replay_record(record(envelope(request=None)))
+    assert [reason for _, reason in h.parked] == ["malformed_message"]
+
+
+# ---- vendor outcomes ----------------------------------------------------------------------------
+
+
+def test_success_is_not_parked_and_is_counted(h: Harness) -> None:
+    replay.replay_record(record(envelope()))
+    assert h.parked == [] and h.sqs.visibility == []
+    assert [c.first_name for c in h.calls] == ["Anna"]
+    assert h.counts("Replayed") == 1 and h.counts("Delivered") == 1
+    assert ("Replayed", {"operation": "stub_op"}) in h.counted
+
+
+def test_already_delivered_replay_does_not_call_or_count_a_delivery(h: Harness) -> None:
+    h.already_delivered = True
+    replay.replay_record(record(envelope()))
+    assert h.calls == [] and h.parked == []
+    assert h.counts("Delivered") == 0 and h.counts("ReplayDuplicate") == 1
+
+
+def test_permanent_rejection_is_parked_with_the_vendor_error(h: Harness) -> None:
+    details = [{"field": "person.firstName", "reason": "too long"}]
+    h.outcome = fail_with(
+        PermanentVendorError("vitec rejected the request (HTTP 400): bad", vendor="vitec", vendor_status=400,
+                             details=details)
+    )
+    replay.replay_record(record(envelope(), receive_count=2))
+    [(parked, reason)] = h.parked
+    assert reason == "vendor_rejected"
+    assert parked.last_error is not None
+    assert (parked.last_error.kind, parked.last_error.status) == ("PermanentVendorError", 400)
+    assert parked.errors == details
+    assert parked.attempt == 2
+    assert h.sqs.visibility == []
+
+
+def test_vendor_auth_failure_is_a_permanent_rejection(h: Harness) -> None:
+    h.outcome = fail_with(VendorAuthError("refused", vendor="vitec", vendor_status=401))
+    replay.replay_record(record(envelope()))
+    assert [reason for _, reason in h.parked] == ["vendor_rejected"]
+
+
+@pytest.mark.parametrize(("receive_count", "wait"), [(1, 60), (2, 300), (3, 1800), (4, 7200)])
+def test_transient_failure_sets_the_next_backoff_and_raises(h: Harness, receive_count: int, wait: int) -> None:
+    h.outcome = fail_with(TransientVendorError("vitec answered 503", vendor="vitec", vendor_status=503))
+    with pytest.raises(replay.ReplayRetryError):
+        replay.replay_record(record(envelope(), receive_count=receive_count))
+    assert h.parked == []
+    assert h.sqs.visibility == [
+        {"QueueUrl": "http://sqs.test/000000000000/failures", "ReceiptHandle": "rh-1", "VisibilityTimeout": wait}
+    ]
+    assert h.counts("ReplayRetry") == 1
+
+
+def test_retry_after_longer_than_the_step_is_honoured(h: Harness) -> None:
+    h.outcome = fail_with(TransientVendorError("429", vendor="vitec", vendor_status=429, retry_after_s=90.5))
+    with pytest.raises(replay.ReplayRetryError):
+        replay.replay_record(record(envelope()))
+    assert h.sqs.visibility[0]["VisibilityTimeout"] == 91
+
+
+def test_visibility_change_failure_still_keeps_the_message(h: Harness) -> None:
+    h.sqs.fail = True
+    h.outcome = fail_with(TransientVendorError("503", vendor="vitec", vendor_status=503))
+    with pytest.raises(replay.ReplayRetryError):
+        replay.replay_record(record(envelope()))
+    assert h.parked == []
+
+
+@pytest.mark.parametrize(("receive_count", "attempt"), [(5, 1), (1, 5), (9, 1)])
+def test_exhausted_attempts_are_parked(h: Harness, receive_count: int, attempt: int) -> None:
+    h.outcome = fail_with(TransientVendorError("503", vendor="vitec", vendor_status=503))
+    replay.replay_record(record(envelope(attempt=attempt), receive_count=receive_count))
+    [(parked, reason)] = h.parked
+    assert reason == "attempts_exhausted"
+    assert parked.attempt == max(receive_count, attempt)
+    assert parked.last_error is not None and parked.last_error.status == 503
+    assert h.sqs.visibility == []
+
+
+def test_lost_answer_on_an_operation_the_vendor_does_not_deduplicate_is_parked(h: Harness) -> None:
+    h.outcome = fail_with(AnswerLostError("timeout after sending", vendor="vitec"))
+    replay.replay_record(record(envelope(operation="stub_lossy")))
+    assert [reason for _, reason in h.parked] == ["answer_lost"]
+    assert h.sqs.visibility == []
+
+
+def test_lost_answer_on_a_deduplicated_operation_is_retried(h: Harness) -> None:
+    h.outcome = fail_with(AnswerLostError("timeout after sending", vendor="vitec"))
+    with pytest.raises(replay.ReplayRetryError):
+        replay.replay_record(record(envelope()))
+    assert h.parked == [] and len(h.sqs.visibility) == 1
+
+
+@pytest.mark.parametrize("exc", [KeyError("boom"), ConfigurationError("no credentials for M10001")])
+def test_unexpected_errors_are_retried_not_lost(h: Harness, exc: Exception) -> None:
+    h.outcome = fail_with(exc)
+    with pytest.raises(replay.ReplayRetryError):
+        replay.replay_record(record(envelope()))
+    assert h.parked == []
+
+
+def test_idempotency_in_progress_is_retried(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+    def busy(**_kwargs: Any) -> Any:
+        raise IdempotencyAlreadyInProgressError("in progress")
+
+    monkeypatch.setattr(replay, "_idempotent_replayer", lambda: (busy, None))
+    with pytest.raises(replay.ReplayRetryError):
+        replay.replay_record(record(envelope()))
+    assert h.parked == []
+
+
+# ---- schedule -----------------------------------------------------------------------------------
+
+
+def test_backoff_schedule_default_and_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    base = {"FAILURE_QUEUE_URL": "q", "PARKED_QUEUE_URL": "p", "IDEMPOTENCY_TABLE": "t"}
+    assert Settings.model_validate(base).replay_backoff_s == (60, 300, 1800, 7200, 21600)
+    assert Settings.model_validate({**base, "REPLAY_BACKOFF_S": " 0, 5 ,10"}).replay_backoff_s == (0, 5, 10)
+    for bad in ("", "soon", "-1", "50000"):
+        with pytest.raises(ValueError, match="REPLAY_BACKOFF_S|replay_backoff_s"):
+            Settings.model_validate({**base, "REPLAY_BACKOFF_S": bad})
+
+
+def test_backoff_for(h: Harness) -> None:
+    assert [replay.backoff_for(a) for a in range(1, 7)] == [60, 300, 1800, 7200, None, None]
+    assert replay.backoff_for(1, retry_after_s=100000) == replay.MAX_VISIBILITY_S
+
+
+# ---- the handler: partial batch response --------------------------------------------------------
+
+
+def test_handler_reports_only_the_transient_record_as_failed(h: Harness) -> None:
+    from functions.failure_replay.app import lambda_handler
+
+    def outcome(req: StubRequest) -> dict[str, Any]:
+        if req.first_name == "Flaky":
+            raise TransientVendorError("503", vendor="vitec", vendor_status=503)
+        return {"lead_id": "L-1"}
+
+    h.outcome = outcome
+    ok = to_lambda_record(
+        {"MessageId": "ok", "ReceiptHandle": "rh-ok", "Body": envelope().to_message(),
+         "Attributes": {"ApproximateReceiveCount": "1"}},
+        "arn:aws:sqs:eu-north-1:000000000000:failures", "eu-north-1",
+    )
+    flaky_env = envelope(request={"customerId": "M10001", "firstName": "Flaky"})
+    flaky = {**ok, "messageId": "flaky", "receiptHandle": "rh-flaky", "body": flaky_env.to_message()}
+    junk = {**ok, "messageId": "junk", "receiptHandle": "rh-junk", "body": "junk"}
+    response = lambda_handler({"Records": [ok, flaky, junk]}, LocalLambdaContext("eu-north-1"))
+    assert response == {"batchItemFailures": [{"itemIdentifier": "flaky"}]}
+    assert [reason for _, reason in h.parked] == ["malformed_message"]
+    assert h.sqs.visibility[0]["ReceiptHandle"] == "rh-flaky"
+
+
+def test_handler_reports_a_wholly_failed_batch_without_raising(h: Harness) -> None:
+    from functions.failure_replay.app import lambda_handler
+
+    h.outcome = fail_with(TransientVendorError("503", vendor="vitec", vendor_status=503))
+    event = {"Records": [record(envelope()).raw_event]}
+    assert lambda_handler(event, LocalLambdaContext("eu-north-1")) == {
+        "batchItemFailures": [{"itemIdentifier": "m-1"}]
+    }
+
+
+# ---- the local event source mapping's record shape ---------------------------------------------
+
+
+def test_lambda_record_shape_matches_the_event_source_mapping() -> None:
+    message = {
+        "MessageId": "m-9",
+        "ReceiptHandle": "rh-9",
+        "Body": "{}",
+        "MD5OfBody": "99914b932bd37a50b983c5e7c90ae93b",
+        "MD5OfMessageAttributes": "abc",
+        "Attributes": {"ApproximateReceiveCount": "3", "SentTimestamp": "1", "SenderId": "AID",
+                       "ApproximateFirstReceiveTimestamp": "2"},
+        "MessageAttributes": {
+            "operation": {"DataType": "String", "StringValue": "vitec_person_lead"},
+            "blob": {"DataType": "Binary", "BinaryValue": b"\x00\x01"},
+        },
+    }
+    shaped = to_lambda_record(message, "arn:aws:sqs:eu-north-1:123456789012:leadhooks-failures", "eu-north-1")
+    assert shaped == {
+        "messageId": "m-9",
+        "receiptHandle": "rh-9",
+        "body": "{}",
+        "attributes": {"ApproximateReceiveCount": "3", "SentTimestamp": "1", "SenderId": "AID",
+                       "ApproximateFirstReceiveTimestamp": "2"},
+        "messageAttributes": {
+            "operation": {"stringValue": "vitec_person_lead", "stringListValues": [], "binaryListValues": [],
+                          "dataType": "String"},
+            "blob": {"binaryValue": "AAE=", "stringListValues": [], "binaryListValues": [], "dataType": "Binary"},
+        },
+        "md5OfBody": "99914b932bd37a50b983c5e7c90ae93b",
+        "md5OfMessageAttributes": "abc",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:eu-north-1:123456789012:leadhooks-failures",
+        "awsRegion": "eu-north-1",
+    }
+    sqs_record = SQSRecord(shaped)
+    assert sqs_record.attributes.approximate_receive_count == "3"
+    operation = sqs_record.message_attributes["operation"]
+    assert operation is not None and operation.string_value == "vitec_person_lead"
