@@ -1,0 +1,62 @@
+"""The Lambda front door: every sample event in events/ through `lambda_handler`, against the same stack."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import Stack
+
+EVENTS = Path(__file__).resolve().parent.parent.parent / "events"
+API_FUNCTIONS = [
+    ("vitec_person_lead", "person_lead"),
+    ("vitec_area_interest", "area_interest"),
+    ("vitec_viewing_participant", "viewing_participant"),
+    ("omnicasa_contact_on_me", "contact_on_me"),
+    ("vitec_get_contacts", None),
+]
+
+
+class Context:
+    function_name = "leadhooks-test"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:eu-north-1:123456789012:function:leadhooks-test"
+    aws_request_id = "req-1"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 29_000
+
+
+def event(function: str) -> dict[str, Any]:
+    data = dict(json.loads((EVENTS / function / "native.json").read_text()))
+    data["headers"] = {**(data.get("headers") or {}), "Idempotency-Key": str(uuid.uuid4())}
+    return data
+
+
+@pytest.mark.parametrize(("function", "operation"), API_FUNCTIONS)
+def test_sample_event_is_handled_end_to_end(clean: Stack, function: str, operation: str | None) -> None:
+    handler = importlib.import_module(f"functions.{function}.app").lambda_handler
+    result = handler(event(function), Context())
+    assert result["statusCode"] == 200, result["body"]
+    body = json.loads(result["body"])
+    assert body["deliveryId"]
+    if operation:
+        assert len(clean.records(operation=operation)) == 1
+    else:
+        assert body["contacts"] and not body["missing"]
+
+
+def test_base64_encoded_body_is_decoded_before_signature_and_parsing(clean: Stack) -> None:
+    import base64
+
+    handler = importlib.import_module("functions.vitec_person_lead.app").lambda_handler
+    data = event("vitec_person_lead")
+    data["body"] = base64.b64encode(data["body"].encode()).decode()
+    data["isBase64Encoded"] = True
+    result = handler(data, Context())
+    assert result["statusCode"] == 200, result["body"]
