@@ -142,3 +142,20 @@ def test_success_false_is_a_permanent_error_without_the_key(omnicasa_send) -> No
         omnicasa().contact_on_me(ContactOnMeRequest.model_validate(body("omnicasa_contact_on_me.json")))
     assert info.value.vendor_code == 401
     assert KEY not in info.value.message
+
+
+def test_repeated_auth_failures_pause_calls_for_that_customer_only(vitec_send, monkeypatch) -> None:
+    from leadhooks.clients import common
+
+    monkeypatch.setattr(vitec_module, "auth_cooldown", common.AuthCooldown(threshold=2, cooldown_s=60))
+    recorder = vitec_send(response(401))
+    req = PersonLeadRequest.model_validate(body("vitec_person_lead.json"))
+    for _ in range(2):
+        with pytest.raises(VendorAuthError):
+            vitec().create_person_lead(req)
+    with pytest.raises(VendorAuthError, match="paused"):
+        vitec().create_person_lead(req)
+    assert len(recorder.calls) == 2, "the third call never reached the vendor"
+    other = PersonLeadRequest.model_validate({**body("vitec_person_lead.json"), "customerId": "M10002"})
+    recorder.answer = response(200, "lead-2")
+    assert vitec().create_person_lead(other) == "lead-2"

@@ -23,6 +23,8 @@ from leadhooks.settings import Settings, get_settings
 
 from local.replay_worker import LocalLambdaContext, to_lambda_record
 
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics")
+
 
 class StubRequest(OperationRequest, VitecModel):
     PATH_PARAMS: ClassVar[tuple[str, ...]] = ("customerId",)

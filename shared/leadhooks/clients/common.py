@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any, Literal
 
 import requests
@@ -64,3 +66,40 @@ def raise_for_vendor_status(response: requests.Response, vendor: str, customer_i
                 for reason in reasons if isinstance(reasons, list) else [reasons]:
                     details.append({"field": str(field), "reason": mask_text(str(reason))[:300]})
     raise PermanentVendorError(message, vendor=vendor, vendor_status=status, details=details)
+
+
+class AuthCooldown:
+    """After repeated 401/403 for one customer, stop calling the vendor for a while.
+
+    Hammering a vendor with bad credentials can lock the account; deliveries refused during the
+    cool-down are parked (VendorAuthError is permanent) for an operator to replay once fixed.
+    State is per warm Lambda container, which is enough to stop a burst.
+    """
+
+    def __init__(self, threshold: int = 3, cooldown_s: float = 300.0) -> None:
+        self.threshold = threshold
+        self.cooldown_s = cooldown_s
+        self._failures: dict[tuple[str, str], tuple[int, float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, vendor: str, customer_id: str) -> None:
+        with self._lock:
+            count, since = self._failures.get((vendor, customer_id), (0, 0.0))
+        if count >= self.threshold and time.monotonic() - since < self.cooldown_s:
+            raise VendorAuthError(
+                f"{vendor} refused the credentials for customer {customer_id} {count} times; "
+                f"calls paused for {int(self.cooldown_s)} s to avoid a lockout",
+                vendor=vendor,
+            )
+
+    def record(self, vendor: str, customer_id: str, status: int) -> None:
+        key = (vendor, customer_id)
+        with self._lock:
+            if status in (401, 403):
+                count, _ = self._failures.get(key, (0, 0.0))
+                self._failures[key] = (count + 1, time.monotonic())
+            else:
+                self._failures.pop(key, None)
+
+
+auth_cooldown = AuthCooldown()

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from pydantic import ValidationError
 
-from leadhooks.clients.common import VendorRequest, json_or_lost, raise_for_vendor_status
+from leadhooks.clients.common import VendorRequest, auth_cooldown, json_or_lost, raise_for_vendor_status
 from leadhooks.errors import AnswerLostError, VendorError
 from leadhooks.http import send
 from leadhooks.models.vitec import (
@@ -80,6 +80,7 @@ class VitecClient:
 
     def execute(self, vreq: VendorRequest, *, retry_lost_answer: bool) -> Any:
         """Send one call; return the decoded JSON answer (None for 204)."""
+        auth_cooldown.check(VENDOR, vreq.customer_id)
         response = send(
             vreq.method,
             f"{self._base_url}/{vreq.path}",
@@ -88,6 +89,7 @@ class VitecClient:
             auth=self._credentials(vreq.customer_id),
             json=vreq.body if vreq.method == "POST" else None,
         )
+        auth_cooldown.record(VENDOR, vreq.customer_id, response.status_code)
         raise_for_vendor_status(response, VENDOR, vreq.customer_id)
         if response.status_code == 204 or not response.content:
             return None

@@ -159,7 +159,8 @@ def scan(
         if not messages:
             break
         new = 0
-        for raw in messages:
+        found = False
+        for raw in messages:  # every message of the batch is kept: all of them are hidden now
             message = ParkedMessage.from_sqs(raw)
             if message.message_id in seen:
                 # Seen before (its visibility ran out during a long scan): keep the newest receipt handle.
@@ -167,9 +168,8 @@ def scan(
                 continue
             new += 1
             seen[message.message_id] = message
-            if until is not None and until(message):
-                return list(seen.values())
-        if not new:
+            found = found or (until is not None and until(message))
+        if found or not new:
             break
     return list(seen.values())
 

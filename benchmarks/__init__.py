@@ -1,0 +1,1 @@
+"""leadhooks benchmarks (`make bench`, docs/benchmarks.md). Nothing here is deployed."""

@@ -1,0 +1,369 @@
+"""`make bench`: cold start, warm relay overhead, contacts fan-out, package size and memory.
+
+    .venv/bin/python -m benchmarks.run --bench-python .venv-bench/bin/python [--quick] [--no-build]
+
+Starts moto and the vendor sandbox on free loopback ports in this process, runs every measured
+handler in fresh processes of the bench venv, prints one table of ratios (absolute medians
+alongside) and writes the same tables as Markdown and JSON to .bench/. Prints numbers; never
+fails on a missed target (the machine is noisy), only when a measurement itself goes wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks.cold import ColdResult, child_env, importtime_top, measure_cold
+from benchmarks.events import BY_NAME, CUSTOMER_ID, FUNCTIONS, REPO
+from benchmarks.package import BUILD_DIR, PackageReport, measure_packages
+from benchmarks.report import Table, kib, mb, met, ms, percentile, ratio
+from benchmarks.stack import Stack, local_stack
+
+COLD_TARGET = 0.5
+WARM_TARGET = 1.15
+FANOUT_TARGET = 1.3
+LAYER_LIMIT_BYTES = 5_000_000
+MEMORY_GROWTH_LIMIT_KB = 2048  # peak RSS may not grow by more than 2 MiB from request 100 to 1,000
+SECTIONS = ("cold", "importtime", "warm", "fanout", "memory", "package")
+
+
+@dataclass
+class Options:
+    bench_python: str
+    cold_rounds: int
+    warm_n: int
+    warm_warmup: int
+    fanout_reps: int
+    fanout_latency_ms: int
+    memory_n: int
+    allow_build: bool
+    sections: tuple[str, ...]
+    out: Path
+
+
+def parse_args(argv: list[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bench-python", default=str(REPO / ".venv-bench" / "bin" / "python"))
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run, not for the doc)")
+    parser.add_argument("--cold-rounds", type=int, help="fresh processes per function and baseline (7)")
+    parser.add_argument("--warm-n", type=int, help="warm requests per side (300)")
+    parser.add_argument("--fanout-reps", type=int, help="repetitions of each fan-out case (5)")
+    parser.add_argument("--memory-n", type=int, help="requests in the memory run (1000)")
+    parser.add_argument("--no-build", action="store_true", help="never run `make sam-build`")
+    parser.add_argument("--only", help=f"comma-separated sections: {','.join(SECTIONS)}")
+    parser.add_argument("--out", default=str(REPO / ".bench"))
+    args = parser.parse_args(argv)
+    quick = bool(args.quick)
+    sections = tuple(s.strip() for s in args.only.split(",")) if args.only else SECTIONS
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
+    return Options(
+        bench_python=args.bench_python,
+        cold_rounds=args.cold_rounds or (2 if quick else 7),
+        warm_n=args.warm_n or (60 if quick else 300),
+        warm_warmup=10 if quick else 30,
+        fanout_reps=args.fanout_reps or (2 if quick else 5),
+        fanout_latency_ms=100,
+        memory_n=args.memory_n or (200 if quick else 1000),
+        allow_build=not args.no_build,
+        sections=sections,
+        out=Path(args.out),
+    )
+
+
+def progress(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def run_worker(python: str, stack: Stack, mode: str, config: dict[str, Any]) -> dict[str, Any]:
+    """One warm function process (benchmarks.worker) in the bench venv."""
+    with tempfile.TemporaryDirectory(prefix="leadhooks-bench-") as tmp:
+        config_path, result_path = Path(tmp) / "config.json", Path(tmp) / "result.json"
+        config_path.write_text(json.dumps(config))
+        proc = subprocess.run(
+            [python, "-m", "benchmarks.worker", mode, str(config_path), str(result_path)],
+            env=child_env(stack.product_env()),
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,  # the functions' JSON logs
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        if proc.returncode != 0 or not result_path.exists():
+            raise RuntimeError(f"worker {mode} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+        result: dict[str, Any] = json.loads(result_path.read_text())
+        return result
+
+
+# ---- sections ----------------------------------------------------------------------------------
+
+
+def cold_section(opts: Options, stack: Stack, summary: Table, results: dict[str, Any]) -> list[Table]:
+    specs = [spec for spec in FUNCTIONS if spec.exists]
+    missing = [spec.name for spec in FUNCTIONS if not spec.exists]
+    cold = measure_cold(opts.bench_python, specs, stack.product_env(), opts.cold_rounds, progress)
+    table = Table(
+        f"Cold first request (median of {opts.cold_rounds} fresh processes each)",
+        ["function", "import ms", "cold first request ms", "baseline ms", "ratio", "target", "met?"],
+    )
+    for item in cold:
+        ok = item.ratio <= COLD_TARGET
+        table.add(
+            item.spec.name,
+            ms(item.import_ms),
+            ms(item.first_ms),
+            ms(item.baseline_ms),
+            ratio(item.ratio),
+            f"<= {COLD_TARGET}x",
+            met(ok),
+        )
+        summary.add(
+            f"cold first request: {item.spec.name}",
+            ratio(item.ratio),
+            f"{ms(item.first_ms)} vs {ms(item.baseline_ms)}",
+            f"<= {COLD_TARGET}x",
+            met(ok),
+        )
+    baseline_imports = [item.baseline_import_ms for item in cold]
+    if baseline_imports:
+        table.note(f"baseline import alone: {ms(statistics.median(baseline_imports))} (median over all runs)")
+    table.note("times run from just before the handler import to its answer; interpreter start-up excluded")
+    table.note("events: " + "; ".join(f"{i.spec.name} <- {i.source}" for i in cold))
+    if missing:
+        table.note(f"not measured (no functions/<name>/app.py yet): {', '.join(missing)}")
+    failures = [f for item in cold for f in item.failures]
+    if failures:
+        table.note("NOT DELIVERED (status >= 300): " + " | ".join(failures[:5]))
+    results["cold"] = [_cold_json(item) for item in cold]
+    return [table]
+
+
+def _cold_json(item: ColdResult) -> dict[str, Any]:
+    return {
+        "function": item.spec.name,
+        "source": item.source,
+        "import_ms": [r.import_ms for r in item.runs],
+        "first_ms": [r.first_ms for r in item.runs],
+        "baseline_import_ms": [r.import_ms for r in item.baseline],
+        "baseline_first_ms": [r.first_ms for r in item.baseline],
+        "statuses": [r.status for r in item.runs],
+        "baseline_statuses": [r.status for r in item.baseline],
+        "ratio": item.ratio,
+    }
+
+
+def importtime_section(opts: Options, stack: Stack, results: dict[str, Any]) -> list[Table]:
+    spec = BY_NAME["vitec_person_lead"]
+    ours, our_total = importtime_top(opts.bench_python, spec, spec.handler, stack.product_env())
+    theirs, their_total = importtime_top(opts.bench_python, spec, spec.baseline_handler, stack.product_env())
+    table = Table(
+        "python -X importtime, import + first request, self time summed by top-level package",
+        ["rank", f"{spec.name}", "ms", "baseline", "ms "],
+    )
+    for rank in range(max(len(ours), len(theirs))):
+        a = ours[rank] if rank < len(ours) else ("", math.nan)
+        b = theirs[rank] if rank < len(theirs) else ("", math.nan)
+        table.add(rank + 1, a[0], ms(a[1]), b[0], ms(b[1]))
+    table.add("all", "", ms(our_total), "", ms(their_total))
+    table.note("one process each; -X importtime inflates times, read them as shares, not absolutes")
+    results["importtime"] = {"function": ours, "function_total": our_total, "baseline": theirs,
+                             "baseline_total": their_total}
+    return [table]
+
+
+def warm_section(opts: Options, stack: Stack, summary: Table, results: dict[str, Any]) -> list[Table]:
+    data = run_worker(
+        opts.bench_python,
+        stack,
+        "warm",
+        {
+            "n": opts.warm_n,
+            "warmup": opts.warm_warmup,
+            "vitec_base_url": stack.sandbox,
+            "customer_id": CUSTOMER_ID,
+        },
+    )
+    handler, direct = data["handler_ms"], data["direct_ms"]
+    table = Table(
+        f"Warm relay overhead: {len(handler)} person leads through the handler vs direct requests.post",
+        ["path", "p50", "p99", "mean"],
+    )
+    table.add("handler (Lambda event -> sandbox, idempotency on moto)", ms(percentile(handler, 50)),
+              ms(percentile(handler, 99)), ms(statistics.fmean(handler)))
+    table.add("direct requests.post, reused session", ms(percentile(direct, 50)), ms(percentile(direct, 99)),
+              ms(statistics.fmean(direct)))
+    p50 = percentile(handler, 50) / percentile(direct, 50)
+    p99 = percentile(handler, 99) / percentile(direct, 99)
+    table.add("ratio", ratio(p50), ratio(p99), ratio(statistics.fmean(handler) / statistics.fmean(direct)))
+    table.note(f"same vendor body (from the handler's own dry run) to POST /{data['url_path']}; "
+               f"{opts.warm_warmup} warm-up pairs discarded; the two paths alternate")
+    table.note(f"absolute overhead at p50: {ms(percentile(handler, 50) - percentile(direct, 50))} per request")
+    summary.add("warm relay overhead p50", ratio(p50),
+                f"{ms(percentile(handler, 50))} vs {ms(percentile(direct, 50))}", f"<= {WARM_TARGET}x",
+                met(p50 <= WARM_TARGET))
+    summary.add("warm relay overhead p99 (info)", ratio(p99),
+                f"{ms(percentile(handler, 99))} vs {ms(percentile(direct, 99))}", "-", "-")
+    results["warm"] = {**data, "p50_ratio": p50, "p99_ratio": p99}
+    return [table]
+
+
+def fanout_section(opts: Options, stack: Stack, summary: Table, results: dict[str, Any]) -> list[Table]:
+    data = run_worker(
+        opts.bench_python,
+        stack,
+        "fanout",
+        {
+            "ids": 100,
+            "chunk": 20,
+            "reps": opts.fanout_reps,
+            "latency_ms": opts.fanout_latency_ms,
+            "sandbox": stack.sandbox,
+            "customer_id": CUSTOMER_ID,
+        },
+    )
+    stack.clear_faults()
+    one = statistics.median(data["one_chunk_ms"])
+    many = statistics.median(data["all_ms"])
+    seq = statistics.median(data["sequential_ms"])
+    table = Table(
+        f"Contacts fan-out, sandbox latency {opts.fanout_latency_ms} ms per call "
+        f"(median of {opts.fanout_reps})",
+        ["request", "time", "vs one 20-id call"],
+    )
+    table.add("GET /vitec/contacts, 20 ids (1 vendor call)", ms(one), ratio(1.0))
+    table.add(f"GET /vitec/contacts, 100 ids ({data['calls']} calls, concurrent)", ms(many), ratio(many / one))
+    table.add(f"sequential: {data['calls']} x 20-id requests one after another", ms(seq), ratio(seq / one))
+    table.note(f"100 ids = the customer's 60 seeded contacts + 40 unknown ids "
+               f"(answer: {data['found']} contacts, {data['missing']} missing)")
+    summary.add("contacts fan-out, 100 ids vs 20", ratio(many / one),
+                f"{ms(many)} vs {ms(one)} (sequential {ms(seq)})", f"<= {FANOUT_TARGET}x",
+                met(many / one <= FANOUT_TARGET))
+    results["fanout"] = data
+    return [table]
+
+
+def memory_section(opts: Options, stack: Stack, summary: Table, results: dict[str, Any]) -> list[Table]:
+    checkpoints = sorted({1, 100, opts.memory_n})
+    data = run_worker(opts.bench_python, stack, "memory", {"n": opts.memory_n, "checkpoints": checkpoints})
+    table = Table(
+        f"Memory: one warm vitec_person_lead process, {opts.memory_n} requests",
+        ["after", "peak RSS", "current RSS"],
+    )
+    table.add("interpreter start (before the handler import)", f"{data['before_import_kb'] / 1024:.1f} MiB", "")
+    table.add("handler import", f"{data['after_import_kb'] / 1024:.1f} MiB", "")
+    by_count = {s["requests"]: s for s in data["samples"]}
+    for sample in data["samples"]:
+        table.add(f"{sample['requests']} request(s)", f"{sample['peak_kb'] / 1024:.1f} MiB",
+                  f"{sample['current_kb'] / 1024:.1f} MiB")
+    growth = by_count[opts.memory_n]["peak_kb"] - by_count[100]["peak_kb"] if 100 in by_count else math.nan
+    ok = None if math.isnan(growth) else growth <= MEMORY_GROWTH_LIMIT_KB
+    table.note(f"growth of peak RSS from request 100 to {opts.memory_n}: {growth / 1024:+.1f} MiB "
+               f"(limit {MEMORY_GROWTH_LIMIT_KB / 1024:.0f} MiB); the template gives each function 512 MB")
+    peak = by_count[opts.memory_n]["peak_kb"]
+    summary.add(f"memory: peak RSS after {opts.memory_n} requests", f"{peak / 1024:.1f} MiB",
+                f"{growth / 1024:+.1f} MiB since request 100", f"no growth (<= {MEMORY_GROWTH_LIMIT_KB // 1024} MiB)",
+                met(ok))
+    results["memory"] = data
+    return [table]
+
+
+def package_section(opts: Options, summary: Table, results: dict[str, Any]) -> list[Table]:
+    progress("package sizes" + ("" if (BUILD_DIR / "LeadhooksLayer").is_dir() else ": running make sam-build"))
+    report: PackageReport = measure_packages(opts.allow_build)
+    table = Table("Package size (.aws-sam/build, zipped with deflate as SAM uploads it)",
+                  ["artifact", "zipped", "unzipped", "files"])
+    results["package"] = asdict(report)
+    if report.skipped or report.layer is None:
+        table.note(f"skipped: {report.skipped}")
+        summary.add("layer zip", "skipped", report.skipped or "", "<= 5 MB, no boto3", "-")
+        return [table]
+    layer = report.layer
+    table.add("LeadhooksLayer", mb(layer.zipped_bytes), mb(layer.unzipped_bytes), layer.files)
+    for fn in report.functions:
+        table.add(f"{fn.logical_id} (functions/{fn.name})", kib(fn.zipped_bytes), kib(fn.unzipped_bytes), fn.files)
+    built = datetime.fromtimestamp((BUILD_DIR / "LeadhooksLayer").stat().st_mtime, UTC)
+    table.note(f"boto3/botocore/s3transfer in the layer: {', '.join(report.forbidden_found) or 'none'}")
+    table.note(f"build from {built:%Y-%m-%d %H:%M} UTC" + (" (built by this run)" if report.built_now else
+               "; `make sam-build` to refresh"))
+    ok = layer.zipped_bytes <= LAYER_LIMIT_BYTES and not report.forbidden_found
+    summary.add("layer zip size, boto3 not inside", mb(layer.zipped_bytes),
+                "boto3: " + ("INSIDE" if report.forbidden_found else "absent"), "<= 5 MB, no boto3", met(ok))
+    if report.functions:
+        largest = max(report.functions, key=lambda f: f.zipped_bytes)
+        summary.add("function code zip (largest)", kib(largest.zipped_bytes), largest.name, "-", "-")
+    return [table]
+
+
+# ---- main --------------------------------------------------------------------------------------
+
+
+def environment_line(opts: Options) -> str:
+    bench_version = subprocess.run(
+        [opts.bench_python, "-c", "import sys; print(sys.version.split()[0])"],
+        capture_output=True, text=True, check=False,
+    ).stdout.strip()
+    return (
+        f"{platform.node() or 'host'}: {os.cpu_count()} CPUs, {platform.machine()}, "
+        f"harness Python {platform.python_version()}, measured Python {bench_version} "
+        f"({opts.bench_python})"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = parse_args(argv)
+    if not Path(opts.bench_python).exists():
+        print(f"{opts.bench_python} not found: run `make bench-venv` first", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    summary = Table("Summary (one run on this machine)", ["benchmark", "measured", "absolute (median)",
+                                                          "target", "met?"])
+    tables: list[Table] = []
+    results: dict[str, Any] = {"started": datetime.now(UTC).isoformat(), "environment": environment_line(opts)}
+    progress("starting moto and the vendor sandbox on loopback")
+    with local_stack() as stack:
+        progress(f"moto on :{stack.aws_port}, sandbox on :{stack.sandbox_port}")
+        if "cold" in opts.sections:
+            tables += cold_section(opts, stack, summary, results)
+        if "importtime" in opts.sections:
+            progress("python -X importtime")
+            tables += importtime_section(opts, stack, results)
+        if "warm" in opts.sections:
+            progress(f"warm relay: {opts.warm_n} requests per side")
+            tables += warm_section(opts, stack, summary, results)
+        if "fanout" in opts.sections:
+            progress("contacts fan-out")
+            tables += fanout_section(opts, stack, summary, results)
+        if "memory" in opts.sections:
+            progress(f"memory: {opts.memory_n} requests")
+            tables += memory_section(opts, stack, summary, results)
+    if "package" in opts.sections:
+        tables += package_section(opts, summary, results)
+    elapsed = time.monotonic() - started
+    summary.note(f"SnapStart (EnableSnapStart=true in template.yaml) is not measured here: it needs AWS")
+    summary.note(f"{results['environment']}; run took {elapsed:.0f} s")
+    every = [summary, *tables]
+    print("\n\n".join(t.text() for t in every))
+    opts.out.mkdir(parents=True, exist_ok=True)
+    (opts.out / "report.md").write_text("\n\n".join(t.markdown() for t in every) + "\n", encoding="utf-8")
+    results["elapsed_s"] = elapsed
+    (opts.out / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+    print(f"\nMarkdown and raw numbers: {opts.out / 'report.md'}, {opts.out / 'results.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,335 @@
+"""template.yaml and events/: the promises DESIGN makes about the AWS side, checked offline.
+
+`make -f mk/sam.mk sam-validate` runs SAM's and cfn-lint's schema checks; these tests pin what a
+schema cannot know: routes, runtime, layer, log retention, encryption, least privilege, samples.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+yaml = pytest.importorskip("yaml")
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# function directory -> (logical id, route method, route path); None for the SQS consumer.
+FUNCTIONS: dict[str, tuple[str, str | None, str | None]] = {
+    "omnicasa_contact_on_me": ("OmnicasaContactOnMeFunction", "POST", "/omnicasa/contact-on-me"),
+    "vitec_viewing_participant": ("VitecViewingParticipantFunction", "POST", "/vitec/viewing-participants"),
+    "vitec_area_interest": ("VitecAreaInterestFunction", "POST", "/vitec/area-interests"),
+    "vitec_person_lead": ("VitecPersonLeadFunction", "POST", "/vitec/person-leads"),
+    "vitec_get_contacts": ("VitecGetContactsFunction", "GET", "/vitec/contacts"),
+    "failure_replay": ("FailureReplayFunction", None, None),
+}
+API_FUNCTIONS = [name for name, (_, method, _) in FUNCTIONS.items() if method]
+
+# Secrets each function may read (DESIGN §7), and nothing else.
+SECRETS: dict[str, set[str]] = {
+    "omnicasa_contact_on_me": {"OmnicasaSecret", "InboundSecret"},
+    "vitec_viewing_participant": {"VitecSecret", "InboundSecret"},
+    "vitec_area_interest": {"VitecSecret", "InboundSecret"},
+    "vitec_person_lead": {"VitecSecret", "InboundSecret"},
+    "vitec_get_contacts": {"VitecSecret", "InboundSecret"},
+    "failure_replay": {"VitecSecret", "OmnicasaSecret"},
+}
+
+# SAM policy templates that are scoped to one resource; anything broader must be a Statement.
+SCOPED_POLICY_TEMPLATES = {"AWSSecretsManagerGetSecretValuePolicy", "SQSSendMessagePolicy", "SQSPollerPolicy"}
+
+
+class CfnLoader(yaml.SafeLoader):
+    """SafeLoader that turns CloudFormation short-form tags (!Ref, !Sub, !GetAtt, ...) into dicts."""
+
+
+def _cfn_tag(loader: CfnLoader, suffix: str, node: Any) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    key = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"
+    return {key: value}
+
+
+CfnLoader.add_multi_constructor("!", _cfn_tag)
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return yaml.load((ROOT / "template.yaml").read_text(encoding="utf-8"), Loader=CfnLoader)  # noqa: S506
+
+
+@pytest.fixture(scope="module")
+def resources(template: dict[str, Any]) -> dict[str, Any]:
+    return template["Resources"]
+
+
+def _function_props(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    """The function's properties with Globals.Function underneath (SAM's merge, for scalars and lists)."""
+    merged = dict(template.get("Globals", {}).get("Function", {}))
+    merged.update(template["Resources"][logical_id]["Properties"])
+    return merged
+
+
+def _statements(policies: list[Any]) -> list[dict[str, Any]]:
+    found = []
+    for policy in policies:
+        if isinstance(policy, dict) and "Statement" in policy:
+            found.extend(policy["Statement"])
+        if isinstance(policy, dict) and "PolicyDocument" in policy:
+            found.extend(policy["PolicyDocument"]["Statement"])
+    return found
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+# ---- functions ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+def test_function_runtime_layer_and_code(template: dict[str, Any], name: str) -> None:
+    logical_id = FUNCTIONS[name][0]
+    assert template["Resources"][logical_id]["Type"] == "AWS::Serverless::Function"
+    props = _function_props(template, logical_id)
+    assert props["CodeUri"] == f"functions/{name}/"
+    assert props["Handler"] == "app.lambda_handler"
+    assert props["Runtime"] == "python3.12"
+    assert props["Architectures"] == ["arm64"]
+    assert {"Ref": "LeadhooksLayer"} in props["Layers"]
+    assert (ROOT / "functions" / name / "app.py").is_file()
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+def test_function_has_its_own_log_group_with_retention(template: dict[str, Any], name: str) -> None:
+    logical_id = FUNCTIONS[name][0]
+    props = _function_props(template, logical_id)
+    group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
+    group = template["Resources"][group_id]
+    assert group["Type"] == "AWS::Logs::LogGroup"
+    assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    function_name = props["FunctionName"]["Fn::Sub"]
+    assert group["Properties"]["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/{function_name}"}
+
+
+def test_log_retention_defaults_to_30_days(template: dict[str, Any]) -> None:
+    assert template["Parameters"]["LogRetentionDays"]["Default"] == 30
+
+
+@pytest.mark.parametrize("name", API_FUNCTIONS)
+def test_api_route(template: dict[str, Any], name: str) -> None:
+    logical_id, method, path = FUNCTIONS[name]
+    events = template["Resources"][logical_id]["Properties"]["Events"]
+    routes = {
+        (e["Properties"]["Method"].upper(), e["Properties"]["Path"])
+        for e in events.values()
+        if e["Type"] == "Api" and e["Properties"]["RestApiId"] == {"Ref": "LeadhooksApi"}
+    }
+    assert routes == {(method, path)}
+
+
+@pytest.mark.parametrize("name", API_FUNCTIONS)
+def test_api_functions_can_use_snapstart(template: dict[str, Any], name: str) -> None:
+    props = _function_props(template, FUNCTIONS[name][0])
+    assert props["AutoPublishAlias"] == "live"
+    assert props["SnapStart"] == {"ApplyOn": {"Fn::If": ["SnapStartEnabled", "PublishedVersions", "None"]}}
+    assert template["Parameters"]["EnableSnapStart"]["Default"] == "false"
+
+
+def test_environment_carries_every_setting(template: dict[str, Any]) -> None:
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    for key in (
+        "POWERTOOLS_SERVICE_NAME",
+        "POWERTOOLS_LOG_LEVEL",
+        "POWERTOOLS_METRICS_NAMESPACE",
+        "POWERTOOLS_TRACE_DISABLED",
+        "LEADHOOKS_TRACING",
+        "FAILURE_QUEUE_URL",
+        "PARKED_QUEUE_URL",
+        "IDEMPOTENCY_TABLE",
+        "VITEC_BASE_URL",
+        "OMNICASA_BASE_URL",
+        "VITEC_SECRET_ID",
+        "OMNICASA_SECRET_ID",
+        "INBOUND_SECRET_ID",
+        "SECRETS_MAX_AGE_S",
+    ):
+        assert key in env, key
+    assert env["POWERTOOLS_SERVICE_NAME"] == "leadhooks"
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "Leadhooks"
+
+
+# ---- layer ----------------------------------------------------------------------------------
+
+
+def test_layer_is_built_by_its_makefile_for_arm64(resources: dict[str, Any]) -> None:
+    layer = resources["LeadhooksLayer"]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    assert layer["Properties"]["ContentUri"] == "layers/leadhooks/"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
+    makefile = (ROOT / "layers/leadhooks/Makefile").read_text(encoding="utf-8")
+    assert "build-LeadhooksLayer:" in makefile
+
+
+def test_layer_requirements_are_pinned_and_leave_boto3_to_the_runtime() -> None:
+    lines = [
+        line.strip()
+        for line in (ROOT / "layers/leadhooks/requirements.txt").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    names = {line.split("==")[0].lower() for line in lines}
+    assert all("==" in line for line in lines)
+    assert not names & {"boto3", "botocore", "s3transfer"}
+    assert {"aws-lambda-powertools", "pydantic", "requests", "phonenumbers", "python-stdnum"} <= names
+
+
+# ---- queues, table, secrets -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("logical_id", ["FailureQueue", "ParkedQueue"])
+def test_queues_are_encrypted(resources: dict[str, Any], logical_id: str) -> None:
+    props = resources[logical_id]["Properties"]
+    assert props.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in props
+
+
+def test_parked_queue_keeps_messages_14_days(resources: dict[str, Any]) -> None:
+    assert resources["ParkedQueue"]["Properties"]["MessageRetentionPeriod"] == 1209600
+
+
+def test_failure_queue_redrives_to_parked_queue(template: dict[str, Any], resources: dict[str, Any]) -> None:
+    props = resources["FailureQueue"]["Properties"]
+    assert props["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["ParkedQueue", "Arn"]},
+        "maxReceiveCount": 6,
+    }
+    replay_timeout = _function_props(template, "FailureReplayFunction")["Timeout"]
+    assert props["VisibilityTimeout"] >= 6 * replay_timeout
+
+
+def test_replay_consumes_the_failure_queue_with_partial_batch_responses(resources: dict[str, Any]) -> None:
+    mappings = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    assert len(mappings) == 1
+    mapping = mappings[0]
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["FailureQueue", "Arn"]}
+    assert mapping["FunctionName"]["Ref"].startswith("FailureReplayFunction")
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BatchSize"] == 10
+
+
+def test_idempotency_table(resources: dict[str, Any]) -> None:
+    props = resources["IdempotencyTable"]["Properties"]
+    assert props["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+
+
+@pytest.mark.parametrize(
+    ("logical_id", "keys"),
+    [
+        ("VitecSecret", {"customers", "default"}),
+        ("OmnicasaSecret", {"secretKey"}),
+        ("InboundSecret", {"apiKeys", "typeformSecrets", "webhookSecrets"}),
+    ],
+)
+def test_secret_placeholders_have_the_documented_shape(
+    resources: dict[str, Any], logical_id: str, keys: set[str]
+) -> None:
+    secret = resources[logical_id]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    assert set(json.loads(secret["Properties"]["SecretString"])) == keys
+
+
+# ---- least privilege ------------------------------------------------------------------------
+
+
+def test_no_statement_grants_every_resource(resources: dict[str, Any]) -> None:
+    """Resource "*" only where AWS requires it: in a KMS key policy "*" means that key itself.
+
+    (SAM also attaches AWS managed policies that name "*": AWSLambdaBasicExecutionRole for logs and
+    AWSXrayWriteOnlyAccess for tracing; X-Ray has no resource-level permissions.)
+    """
+    for logical_id, resource in resources.items():
+        props = resource.get("Properties", {})
+        statements: list[dict[str, Any]] = []
+        if resource["Type"] == "AWS::Serverless::Function":
+            statements = _statements(props.get("Policies", []))
+        elif resource["Type"] == "AWS::IAM::Role":
+            statements = _statements(props.get("Policies", []))
+        elif resource["Type"] in ("AWS::IAM::Policy", "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy"):
+            statements = props["PolicyDocument"]["Statement"]
+        for statement in statements:
+            if statement.get("Effect") == "Deny":
+                continue
+            assert "*" not in _as_list(statement["Resource"]), f"{logical_id}: {statement}"
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+def test_functions_only_get_scoped_permissions(resources: dict[str, Any], name: str) -> None:
+    policies = resources[FUNCTIONS[name][0]]["Properties"].get("Policies", [])
+    assert isinstance(policies, list)
+    secrets = set()
+    for policy in policies:
+        assert isinstance(policy, dict), f"{name}: managed policy {policy!r} is broader than needed"
+        if "Statement" in policy:
+            continue
+        (template_name, args), *_ = policy.items()
+        assert template_name in SCOPED_POLICY_TEMPLATES, template_name
+        if template_name == "AWSSecretsManagerGetSecretValuePolicy":
+            secrets.add(args["SecretArn"]["Ref"])
+    assert secrets == SECRETS[name]
+
+
+# ---- alarms ---------------------------------------------------------------------------------
+
+
+def test_alarms_cover_parked_deliveries_errors_and_5xx(resources: dict[str, Any]) -> None:
+    alarms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    watched = {(a["Namespace"], a["MetricName"], json.dumps(a["Dimensions"][0]["Value"])) for a in alarms}
+    parked = json.dumps({"Fn::GetAtt": ["ParkedQueue", "QueueName"]})
+    assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible", parked) in watched
+    assert ("AWS/SQS", "ApproximateAgeOfOldestMessage", parked) in watched
+    for logical_id, _, _ in FUNCTIONS.values():
+        assert ("AWS/Lambda", "Errors", json.dumps({"Ref": logical_id})) in watched
+    assert any(a["Namespace"] == "AWS/ApiGateway" and a["MetricName"] == "5XXError" for a in alarms)
+    assert all(a["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms)
+
+
+# ---- sample events --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", API_FUNCTIONS)
+def test_native_sample_event_matches_its_route(name: str) -> None:
+    _, method, path = FUNCTIONS[name]
+    event = json.loads((ROOT / "events" / name / "native.json").read_text(encoding="utf-8"))
+    assert (event["httpMethod"], event["path"], event["resource"]) == (method, path, path)
+    assert event["requestContext"]["resourcePath"] == path
+    assert event["headers"]["x-api-key"] == "local-api-key"
+    assert event["isBase64Encoded"] is False
+    assert event["pathParameters"] is None
+    if method == "GET":
+        assert event["body"] is None
+        assert event["queryStringParameters"]["customerId"] == "M10001"
+    else:
+        assert isinstance(event["body"], str)
+        assert isinstance(json.loads(event["body"]), dict)
+
+
+def test_replay_sample_event_carries_a_failure_envelope() -> None:
+    event = json.loads((ROOT / "events/failure_replay/sqs.json").read_text(encoding="utf-8"))
+    (record,) = event["Records"]
+    assert record["eventSource"] == "aws:sqs"
+    envelope = json.loads(record["body"])
+    assert {"deliveryId", "operation", "attempt", "firstSeenAt", "vendorRequest", "lastError"} <= set(envelope)
+    assert envelope["operation"] in FUNCTIONS
