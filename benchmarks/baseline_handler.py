@@ -10,8 +10,6 @@ One module serves every route (the same sample events the functions get), plus `
 for the failure queue's SQS event, so each function has a like-for-like baseline.
 """
 
-from __future__ import annotations
-
 import json
 import os
 from typing import Annotated, Any

@@ -91,7 +91,9 @@ class ColdResult:
     @property
     def failures(self) -> list[str]:
         bad = [f"{self.spec.name}: {r.status} {r.body}" for r in self.runs if r.status >= 300]
-        bad += [f"baseline for {self.spec.name}: {r.status} {r.body}" for r in self.baseline if r.status >= 300]
+        bad += [
+            f"baseline for {self.spec.name}: {r.status} {r.body}" for r in self.baseline if r.status >= 300
+        ]
         return bad
 
 
@@ -117,7 +119,12 @@ def run_cold(
         args = [python, *(["-X", "importtime"] if importtime else []), "-c", COLD_SCRIPT]
         proc = subprocess.run(
             args,
-            env={**env, "BENCH_EVENT": json.dumps(event), "BENCH_HANDLER": handler, "BENCH_RESULT": str(result_path)},
+            env={
+                **env,
+                "BENCH_EVENT": json.dumps(event),
+                "BENCH_HANDLER": handler,
+                "BENCH_RESULT": str(result_path),
+            },
             cwd=tmp,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -126,7 +133,9 @@ def run_cold(
             check=False,
         )
         if proc.returncode != 0 or not result_path.exists():
-            raise RuntimeError(f"cold run of {handler} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+            raise RuntimeError(
+                f"cold run of {handler} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}"
+            )
         data = json.loads(result_path.read_text())
     return ColdRun(**data), proc.stderr
 
@@ -143,7 +152,10 @@ def measure_cold(
     events = {spec.name: sample_event(spec)[0] for spec in specs}
     for round_no in range(rounds + 1):
         for index, spec in enumerate(specs):
-            pair = [(spec.handler, results[spec.name].runs), (spec.baseline_handler, results[spec.name].baseline)]
+            pair = [
+                (spec.handler, results[spec.name].runs),
+                (spec.baseline_handler, results[spec.name].baseline),
+            ]
             if (round_no + index) % 2:
                 pair.reverse()
             for handler, sink in pair:
@@ -162,7 +174,9 @@ def importtime_by_package(log: str) -> dict[str, float]:
         if not line.startswith("import time:") or "self [us]" in line:
             continue
         try:
-            _, self_us, _cumulative, name = (part.strip() for part in line.replace("import time:", "|").split("|"))
+            _, self_us, _cumulative, name = (
+                part.strip() for part in line.replace("import time:", "|").split("|")
+            )
         except ValueError:
             continue
         totals[name.split(".")[0]] += int(self_us) / 1000

@@ -173,7 +173,9 @@ def _set_header(event: dict[str, Any], name: str, value: str) -> None:
         event[field] = kept
 
 
-def fresh(event: dict[str, Any], key: str | None = None, query: dict[str, str] | None = None) -> dict[str, Any]:
+def fresh(
+    event: dict[str, Any], key: str | None = None, query: dict[str, str] | None = None
+) -> dict[str, Any]:
     """A copy with its own delivery id (Idempotency-Key, or the envelope's deliveryId) and API key."""
     event = copy.deepcopy(event)
     key = key or f"bench-{uuid.uuid4().hex}"

@@ -54,7 +54,8 @@ def function_ids() -> dict[str, str]:
     template = (REPO / "template.yaml").read_text(encoding="utf-8")
     found: dict[str, str] = {}
     for match in re.finditer(
-        r"^  (\w+):\n    Type: AWS::Serverless::Function\n(?:    .*\n|\s*\n)*?      CodeUri: functions/(\w+)/?",
+        r"^  (\w+):\n    Type: AWS::Serverless::Function\n"
+        r"(?:    .*\n|\s*\n)*?      CodeUri: functions/(\w+)/?",
         template,
         re.MULTILINE,
     ):
@@ -96,9 +97,7 @@ def measure_packages(allow_build: bool) -> PackageReport:
     report.layer = Artifact("leadhooks layer", LAYER_ID, zipped, unzipped, files)
     site = layer_dir / "python"
     report.forbidden_found = [
-        name
-        for name in FORBIDDEN
-        if (site / name).exists() or any(site.glob(f"{name}-*.dist-info"))
+        name for name in FORBIDDEN if (site / name).exists() or any(site.glob(f"{name}-*.dist-info"))
     ]
     for logical_id, folder in sorted(function_ids().items(), key=lambda item: item[1]):
         path = BUILD_DIR / logical_id

@@ -56,7 +56,9 @@ class Options:
 def parse_args(argv: list[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--bench-python", default=str(REPO / ".venv-bench" / "bin" / "python"))
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run, not for the doc)")
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer repetitions (a smoke run, not for the doc)"
+    )
     parser.add_argument("--cold-rounds", type=int, help="fresh processes per function and baseline (7)")
     parser.add_argument("--warm-n", type=int, help="warm requests per side (300)")
     parser.add_argument("--fanout-reps", type=int, help="repetitions of each fan-out case (5)")
@@ -71,7 +73,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     if unknown:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
     return Options(
-        bench_python=args.bench_python,
+        bench_python=os.path.abspath(args.bench_python),  # noqa: PTH100 - resolve() would follow the venv symlink
         cold_rounds=args.cold_rounds or (2 if quick else 7),
         warm_n=args.warm_n or (60 if quick else 300),
         warm_warmup=10 if quick else 30,
@@ -180,8 +182,12 @@ def importtime_section(opts: Options, stack: Stack, results: dict[str, Any]) -> 
         table.add(rank + 1, a[0], ms(a[1]), b[0], ms(b[1]))
     table.add("all", "", ms(our_total), "", ms(their_total))
     table.note("one process each; -X importtime inflates times, read them as shares, not absolutes")
-    results["importtime"] = {"function": ours, "function_total": our_total, "baseline": theirs,
-                             "baseline_total": their_total}
+    results["importtime"] = {
+        "function": ours,
+        "function_total": our_total,
+        "baseline": theirs,
+        "baseline_total": their_total,
+    }
     return [table]
 
 
@@ -202,21 +208,42 @@ def warm_section(opts: Options, stack: Stack, summary: Table, results: dict[str,
         f"Warm relay overhead: {len(handler)} person leads through the handler vs direct requests.post",
         ["path", "p50", "p99", "mean"],
     )
-    table.add("handler (Lambda event -> sandbox, idempotency on moto)", ms(percentile(handler, 50)),
-              ms(percentile(handler, 99)), ms(statistics.fmean(handler)))
-    table.add("direct requests.post, reused session", ms(percentile(direct, 50)), ms(percentile(direct, 99)),
-              ms(statistics.fmean(direct)))
+    table.add(
+        "handler (Lambda event -> sandbox, idempotency on moto)",
+        ms(percentile(handler, 50)),
+        ms(percentile(handler, 99)),
+        ms(statistics.fmean(handler)),
+    )
+    table.add(
+        "direct requests.post, reused session",
+        ms(percentile(direct, 50)),
+        ms(percentile(direct, 99)),
+        ms(statistics.fmean(direct)),
+    )
     p50 = percentile(handler, 50) / percentile(direct, 50)
     p99 = percentile(handler, 99) / percentile(direct, 99)
     table.add("ratio", ratio(p50), ratio(p99), ratio(statistics.fmean(handler) / statistics.fmean(direct)))
-    table.note(f"same vendor body (from the handler's own dry run) to POST /{data['url_path']}; "
-               f"{opts.warm_warmup} warm-up pairs discarded; the two paths alternate")
-    table.note(f"absolute overhead at p50: {ms(percentile(handler, 50) - percentile(direct, 50))} per request")
-    summary.add("warm relay overhead p50", ratio(p50),
-                f"{ms(percentile(handler, 50))} vs {ms(percentile(direct, 50))}", f"<= {WARM_TARGET}x",
-                met(p50 <= WARM_TARGET))
-    summary.add("warm relay overhead p99 (info)", ratio(p99),
-                f"{ms(percentile(handler, 99))} vs {ms(percentile(direct, 99))}", "-", "-")
+    table.note(
+        f"same vendor body (from the handler's own dry run) to POST /{data['url_path']}; "
+        f"{opts.warm_warmup} warm-up pairs discarded; the two paths alternate"
+    )
+    table.note(
+        f"absolute overhead at p50: {ms(percentile(handler, 50) - percentile(direct, 50))} per request"
+    )
+    summary.add(
+        "warm relay overhead p50",
+        ratio(p50),
+        f"{ms(percentile(handler, 50))} vs {ms(percentile(direct, 50))}",
+        f"<= {WARM_TARGET}x",
+        met(p50 <= WARM_TARGET),
+    )
+    summary.add(
+        "warm relay overhead p99 (info)",
+        ratio(p99),
+        f"{ms(percentile(handler, 99))} vs {ms(percentile(direct, 99))}",
+        "-",
+        "-",
+    )
     results["warm"] = {**data, "p50_ratio": p50, "p99_ratio": p99}
     return [table]
 
@@ -245,13 +272,21 @@ def fanout_section(opts: Options, stack: Stack, summary: Table, results: dict[st
         ["request", "time", "vs one 20-id call"],
     )
     table.add("GET /vitec/contacts, 20 ids (1 vendor call)", ms(one), ratio(1.0))
-    table.add(f"GET /vitec/contacts, 100 ids ({data['calls']} calls, concurrent)", ms(many), ratio(many / one))
+    table.add(
+        f"GET /vitec/contacts, 100 ids ({data['calls']} calls, concurrent)", ms(many), ratio(many / one)
+    )
     table.add(f"sequential: {data['calls']} x 20-id requests one after another", ms(seq), ratio(seq / one))
-    table.note(f"100 ids = the customer's 60 seeded contacts + 40 unknown ids "
-               f"(answer: {data['found']} contacts, {data['missing']} missing)")
-    summary.add("contacts fan-out, 100 ids vs 20", ratio(many / one),
-                f"{ms(many)} vs {ms(one)} (sequential {ms(seq)})", f"<= {FANOUT_TARGET}x",
-                met(many / one <= FANOUT_TARGET))
+    table.note(
+        f"100 ids = the customer's 60 seeded contacts + 40 unknown ids "
+        f"(answer: {data['found']} contacts, {data['missing']} missing)"
+    )
+    summary.add(
+        "contacts fan-out, 100 ids vs 20",
+        ratio(many / one),
+        f"{ms(many)} vs {ms(one)} (sequential {ms(seq)})",
+        f"<= {FANOUT_TARGET}x",
+        met(many / one <= FANOUT_TARGET),
+    )
     results["fanout"] = data
     return [table]
 
@@ -263,29 +298,44 @@ def memory_section(opts: Options, stack: Stack, summary: Table, results: dict[st
         f"Memory: one warm vitec_person_lead process, {opts.memory_n} requests",
         ["after", "peak RSS", "current RSS"],
     )
-    table.add("interpreter start (before the handler import)", f"{data['before_import_kb'] / 1024:.1f} MiB", "")
+    table.add(
+        "interpreter start (before the handler import)", f"{data['before_import_kb'] / 1024:.1f} MiB", ""
+    )
     table.add("handler import", f"{data['after_import_kb'] / 1024:.1f} MiB", "")
     by_count = {s["requests"]: s for s in data["samples"]}
     for sample in data["samples"]:
-        table.add(f"{sample['requests']} request(s)", f"{sample['peak_kb'] / 1024:.1f} MiB",
-                  f"{sample['current_kb'] / 1024:.1f} MiB")
+        table.add(
+            f"{sample['requests']} request(s)",
+            f"{sample['peak_kb'] / 1024:.1f} MiB",
+            f"{sample['current_kb'] / 1024:.1f} MiB",
+        )
     growth = by_count[opts.memory_n]["peak_kb"] - by_count[100]["peak_kb"] if 100 in by_count else math.nan
     ok = None if math.isnan(growth) else growth <= MEMORY_GROWTH_LIMIT_KB
-    table.note(f"growth of peak RSS from request 100 to {opts.memory_n}: {growth / 1024:+.1f} MiB "
-               f"(limit {MEMORY_GROWTH_LIMIT_KB / 1024:.0f} MiB); the template gives each function 512 MB")
+    table.note(
+        f"growth of peak RSS from request 100 to {opts.memory_n}: {growth / 1024:+.1f} MiB "
+        f"(limit {MEMORY_GROWTH_LIMIT_KB / 1024:.0f} MiB); the template gives each function 512 MB"
+    )
     peak = by_count[opts.memory_n]["peak_kb"]
-    summary.add(f"memory: peak RSS after {opts.memory_n} requests", f"{peak / 1024:.1f} MiB",
-                f"{growth / 1024:+.1f} MiB since request 100", f"no growth (<= {MEMORY_GROWTH_LIMIT_KB // 1024} MiB)",
-                met(ok))
+    summary.add(
+        f"memory: peak RSS after {opts.memory_n} requests",
+        f"{peak / 1024:.1f} MiB",
+        f"{growth / 1024:+.1f} MiB since request 100",
+        f"no growth (<= {MEMORY_GROWTH_LIMIT_KB // 1024} MiB)",
+        met(ok),
+    )
     results["memory"] = data
     return [table]
 
 
 def package_section(opts: Options, summary: Table, results: dict[str, Any]) -> list[Table]:
-    progress("package sizes" + ("" if (BUILD_DIR / "LeadhooksLayer").is_dir() else ": running make sam-build"))
+    progress(
+        "package sizes" + ("" if (BUILD_DIR / "LeadhooksLayer").is_dir() else ": running make sam-build")
+    )
     report: PackageReport = measure_packages(opts.allow_build)
-    table = Table("Package size (.aws-sam/build, zipped with deflate as SAM uploads it)",
-                  ["artifact", "zipped", "unzipped", "files"])
+    table = Table(
+        "Package size (.aws-sam/build, zipped with deflate as SAM uploads it)",
+        ["artifact", "zipped", "unzipped", "files"],
+    )
     results["package"] = asdict(report)
     if report.skipped or report.layer is None:
         table.note(f"skipped: {report.skipped}")
@@ -294,14 +344,23 @@ def package_section(opts: Options, summary: Table, results: dict[str, Any]) -> l
     layer = report.layer
     table.add("LeadhooksLayer", mb(layer.zipped_bytes), mb(layer.unzipped_bytes), layer.files)
     for fn in report.functions:
-        table.add(f"{fn.logical_id} (functions/{fn.name})", kib(fn.zipped_bytes), kib(fn.unzipped_bytes), fn.files)
+        table.add(
+            f"{fn.logical_id} (functions/{fn.name})", kib(fn.zipped_bytes), kib(fn.unzipped_bytes), fn.files
+        )
     built = datetime.fromtimestamp((BUILD_DIR / "LeadhooksLayer").stat().st_mtime, UTC)
     table.note(f"boto3/botocore/s3transfer in the layer: {', '.join(report.forbidden_found) or 'none'}")
-    table.note(f"build from {built:%Y-%m-%d %H:%M} UTC" + (" (built by this run)" if report.built_now else
-               "; `make sam-build` to refresh"))
+    table.note(
+        f"build from {built:%Y-%m-%d %H:%M} UTC"
+        + (" (built by this run)" if report.built_now else "; `make sam-build` to refresh")
+    )
     ok = layer.zipped_bytes <= LAYER_LIMIT_BYTES and not report.forbidden_found
-    summary.add("layer zip size, boto3 not inside", mb(layer.zipped_bytes),
-                "boto3: " + ("INSIDE" if report.forbidden_found else "absent"), "<= 5 MB, no boto3", met(ok))
+    summary.add(
+        "layer zip size, boto3 not inside",
+        mb(layer.zipped_bytes),
+        "boto3: " + ("INSIDE" if report.forbidden_found else "absent"),
+        "<= 5 MB, no boto3",
+        met(ok),
+    )
     if report.functions:
         largest = max(report.functions, key=lambda f: f.zipped_bytes)
         summary.add("function code zip (largest)", kib(largest.zipped_bytes), largest.name, "-", "-")
@@ -314,7 +373,9 @@ def package_section(opts: Options, summary: Table, results: dict[str, Any]) -> l
 def environment_line(opts: Options) -> str:
     bench_version = subprocess.run(
         [opts.bench_python, "-c", "import sys; print(sys.version.split()[0])"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     ).stdout.strip()
     return (
         f"{platform.node() or 'host'}: {os.cpu_count()} CPUs, {platform.machine()}, "
@@ -329,10 +390,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{opts.bench_python} not found: run `make bench-venv` first", file=sys.stderr)
         return 2
     started = time.monotonic()
-    summary = Table("Summary (one run on this machine)", ["benchmark", "measured", "absolute (median)",
-                                                          "target", "met?"])
+    summary = Table(
+        "Summary (one run on this machine)", ["benchmark", "measured", "absolute (median)", "target", "met?"]
+    )
     tables: list[Table] = []
-    results: dict[str, Any] = {"started": datetime.now(UTC).isoformat(), "environment": environment_line(opts)}
+    results: dict[str, Any] = {
+        "started": datetime.now(UTC).isoformat(),
+        "environment": environment_line(opts),
+    }
     progress("starting moto and the vendor sandbox on loopback")
     with local_stack() as stack:
         progress(f"moto on :{stack.aws_port}, sandbox on :{stack.sandbox_port}")
@@ -353,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     if "package" in opts.sections:
         tables += package_section(opts, summary, results)
     elapsed = time.monotonic() - started
-    summary.note(f"SnapStart (EnableSnapStart=true in template.yaml) is not measured here: it needs AWS")
+    summary.note("SnapStart (EnableSnapStart=true in template.yaml) is not measured here: it needs AWS")
     summary.note(f"{results['environment']}; run took {elapsed:.0f} s")
     every = [summary, *tables]
     print("\n\n".join(t.text() for t in every))

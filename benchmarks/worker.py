@@ -38,7 +38,9 @@ def load_handler(function: str) -> Handler:
 def invoke(handler: Handler, event: dict[str, Any], request_no: int) -> dict[str, Any]:
     response = handler(event, LambdaContext(f"bench-{request_no}"))
     if response.get("statusCode") != 200:
-        raise RuntimeError(f"handler answered {response.get('statusCode')}: {str(response.get('body'))[:500]}")
+        raise RuntimeError(
+            f"handler answered {response.get('statusCode')}: {str(response.get('body'))[:500]}"
+        )
     return response
 
 
@@ -88,7 +90,7 @@ def warm(config: dict[str, Any]) -> dict[str, Any]:
     for i in range(warmup + n):
         event = fresh(template)
         pair: list[tuple[Callable[[], Any], list[float]]] = [
-            (lambda: invoke(handler, event, i), handler_ms),
+            (lambda event=event, i=i: invoke(handler, event, i), handler_ms),
             (direct, direct_ms),
         ]
         if i % 2:

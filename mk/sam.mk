@@ -7,6 +7,7 @@
 # fight the application's. Everything here runs offline except the pip installs from PyPI.
 # `sam local invoke` / `start-api` need Docker and are not wrapped here (see docs/deploy.md).
 
+SAM_MK         := $(lastword $(MAKEFILE_LIST))
 SAM_VENV       ?= .venv-sam
 SAM_PYTHON     ?= python3
 SAM_CLI_PIN    ?= aws-sam-cli==1.170.0
@@ -27,9 +28,9 @@ SAM_PYENV_VERSION ?= $(shell command -v pyenv >/dev/null 2>&1 && \
     [ -n "$$p312" ] && echo "$$(pyenv version-name 2>/dev/null | cut -d: -f1):$$p312")
 SAM_ENV := SAM_CLI_TELEMETRY=0 $(if $(strip $(SAM_PYENV_VERSION)),PYENV_VERSION=$(strip $(SAM_PYENV_VERSION)))
 
-.PHONY: sam-venv sam-validate sam-build sam-lint cfn-lint sam-deploy sam-clean
+.PHONY: sam-venv sam-validate sam-build sam-lint cfn-lint sam-layer-size sam-deploy sam-clean
 
-$(SAM):
+$(SAM): $(SAM_MK)
 	$(SAM_PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(SAM_VENV)/bin/python -m pip install --quiet "$(SAM_CLI_PIN)" "$(CFN_LINT_PIN)"
@@ -51,6 +52,13 @@ cfn-lint sam-lint: $(SAM)
 ## sam-build: build functions and the layer for arm64 without a container
 sam-build: $(SAM)
 	$(SAM_ENV) $(SAM) build --template-file $(SAM_TEMPLATE)
+
+## sam-layer-size: zipped size of the built layer (Lambda zips it the same way on deploy)
+sam-layer-size:
+	@test -d .aws-sam/build/LeadhooksLayer || { echo "run make sam-build first" >&2; exit 1; }
+	@rm -f .aws-sam/LeadhooksLayer.zip
+	@cd .aws-sam/build/LeadhooksLayer && zip -qr9 ../../LeadhooksLayer.zip .
+	@echo "LeadhooksLayer: $$(wc -c < .aws-sam/LeadhooksLayer.zip) bytes zipped, $$(du -sh .aws-sam/build/LeadhooksLayer | cut -f1) unzipped"
 
 ## sam-deploy: deploy to SAM_CONFIG_ENV (dev by default; needs AWS credentials)
 sam-deploy: sam-build

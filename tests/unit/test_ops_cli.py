@@ -1,5 +1,7 @@
 """The operator CLI against an in-memory SQS stand-in: argparse, table rendering, masking, queue moves."""
 
+# ruff: noqa: N803 - the stand-in takes boto3's parameter names
+
 from __future__ import annotations
 
 import io
@@ -47,7 +49,7 @@ class FakeSQS:
                         **_: Any) -> dict[str, Any]:
         self.calls.append("receive")
         now = time.monotonic()
-        out = []
+        out: list[dict[str, Any]] = []
         for m in self.queues[QueueUrl]:
             if len(out) >= MaxNumberOfMessages:
                 break
@@ -69,7 +71,8 @@ class FakeSQS:
         assert len(Entries) <= 10
         self.calls.append("release")
         for entry in Entries:
-            self._by_receipt(QueueUrl, entry["ReceiptHandle"]).visible_at = time.monotonic() + entry["VisibilityTimeout"]
+            message = self._by_receipt(QueueUrl, entry["ReceiptHandle"])
+            message.visible_at = time.monotonic() + entry["VisibilityTimeout"]
 
     def delete_message(self, *, QueueUrl: str, ReceiptHandle: str) -> None:
         self.calls.append("delete")
@@ -93,7 +96,9 @@ class FakeSQS:
         return sum(1 for m in self.queues[url] if m.visible_at <= time.monotonic())
 
 
-def parked_envelope(delivery_id: str, reason: str = "vendor_rejected", minutes_ago: int = 5) -> FailureEnvelope:
+def parked_envelope(
+    delivery_id: str, reason: str = "vendor_rejected", minutes_ago: int = 5
+) -> FailureEnvelope:
     return FailureEnvelope(
         delivery_id=delivery_id,
         operation="vitec_person_lead",
@@ -109,7 +114,7 @@ def parked_envelope(delivery_id: str, reason: str = "vendor_rejected", minutes_a
         last_error=LastError(kind="PermanentVendorError", status=400,
                              message="vitec rejected the request (HTTP 400): person.firstName is invalid"),
         errors=[{"field": "person.firstName", "reason": "too long"}],
-        reason=reason,  # type: ignore[arg-type]
+        reason=reason,
         parked_at=datetime.now(UTC) - timedelta(minutes=minutes_ago),
     )
 
@@ -139,7 +144,8 @@ def sqs() -> FakeSQS:
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     commands = list(cli.iter_commands())
     assert sorted(commands) == [
-        ["parked", "discard"], ["parked", "list"], ["parked", "replay"], ["parked", "show"], ["queue", "stats"]
+        ["parked", "discard"], ["parked", "list"], ["parked", "replay"], ["parked", "show"],
+        ["queue", "stats"],
     ]
     for path in [[], ["parked"], ["queue"], *commands]:
         with pytest.raises(SystemExit) as exit_info:
@@ -151,7 +157,8 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     "argv",
     [[], ["parked"], ["parked", "replay"], ["parked", "replay", "d-1", "--all"], ["parked", "show"],
-     ["parked", "list", "--limit", "0"], ["parked", "list", "--reason", "nope"], ["queue", "stats", "--visibility-timeout", "0"]],
+     ["parked", "list", "--limit", "0"], ["parked", "list", "--reason", "nope"],
+     ["queue", "stats", "--visibility-timeout", "0"]],
 )
 def test_bad_usage_exits_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
@@ -212,8 +219,9 @@ def test_table_is_aligned_and_has_a_header_even_when_empty() -> None:
 
 @pytest.mark.parametrize(
     ("delta", "text"),
-    [(timedelta(seconds=7), "7s"), (timedelta(minutes=3, seconds=4), "3m04s"), (timedelta(hours=2, minutes=5), "2h05m"),
-     (timedelta(days=3, hours=4), "3d04h"), (timedelta(seconds=-5), "0s")],
+    [(timedelta(seconds=7), "7s"), (timedelta(minutes=3, seconds=4), "3m04s"),
+     (timedelta(hours=2, minutes=5), "2h05m"), (timedelta(days=3, hours=4), "3d04h"),
+     (timedelta(seconds=-5), "0s")],
 )
 def test_age_format(delta: timedelta, text: str) -> None:
     now = datetime(2025, 1, 1, tzinfo=UTC)
@@ -227,7 +235,9 @@ def test_list_shows_ids_and_reason_but_no_personal_data(sqs: FakeSQS) -> None:
     code, out = run(sqs, "parked", "list", "--wide")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split() == ["DELIVERYID", "OPERATION", "CUSTOMER", "AGE", "REASON", "ATTEMPT", "LAST", "ERROR"]
+    assert lines[0].split() == [
+        "DELIVERYID", "OPERATION", "CUSTOMER", "AGE", "REASON", "ATTEMPT", "LAST", "ERROR"
+    ]
     assert lines[1].split()[:5] == ["d-old", "vitec_person_lead", "M10001", "1h30m", "attempts_exhausted"]
     assert lines[2].split()[:5] == ["d-new", "vitec_person_lead", "M10001", "1m00s", "vendor_rejected"]
     assert "PermanentVendorError 400" in lines[1]
@@ -272,6 +282,8 @@ def test_show_masks_personal_data_but_keeps_ids_and_the_error(sqs: FakeSQS) -> N
     assert shown["deliveryId"] == "d-show"
     assert shown["customerId"] == "M10001"
     assert shown["reason"] == "vendor_rejected"
+    assert shown["attempt"] == 3
+    assert shown["firstSeenAt"].startswith("20") and shown["parkedAt"].startswith("20")
     assert shown["request"]["person"]["firstName"] == "*****"
     assert shown["request"]["person"]["email"] == "*****"
     assert shown["lastError"]["message"].startswith("vitec rejected the request (HTTP 400)")
@@ -347,7 +359,12 @@ def test_replay_needs_the_failure_queue(sqs: FakeSQS, monkeypatch: pytest.Monkey
 def test_discard_asks_and_keeps_on_no(sqs: FakeSQS, monkeypatch: pytest.MonkeyPatch) -> None:
     park(sqs, parked_envelope("d-1"))
     prompts: list[str] = []
-    monkeypatch.setattr("builtins.input", lambda prompt: prompts.append(prompt) or "n")
+
+    def answer_no(prompt: str) -> str:
+        prompts.append(prompt)
+        return "n"
+
+    monkeypatch.setattr("builtins.input", answer_no)
     code, out = run(sqs, "parked", "discard", "d-1")
     assert code == 1 and "kept d-1" in out
     assert "[y/N]" in prompts[0] and "d-1" in prompts[0]

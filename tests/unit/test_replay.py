@@ -138,7 +138,8 @@ def fail_with(exc: Exception) -> Callable[[StubRequest], dict[str, Any]]:
 
 @pytest.mark.parametrize(
     "body",
-    ["not json at all", "[1, 2, 3]", json.dumps({"deliveryId": "x"}), json.dumps({"operation": "stub_op"}), ""],
+    ["not json at all", "[1, 2, 3]", json.dumps({"deliveryId": "x"}), json.dumps({"operation": "stub_op"}),
+     ""],
 )
 def test_malformed_body_is_parked_and_the_record_succeeds(h: Harness, body: str) -> None:
     replay.replay_record(record(body, deliveryId="d-attr", operation="stub_op"))
@@ -230,13 +231,16 @@ def test_vendor_auth_failure_is_a_permanent_rejection(h: Harness) -> None:
 
 
 @pytest.mark.parametrize(("receive_count", "wait"), [(1, 60), (2, 300), (3, 1800), (4, 7200)])
-def test_transient_failure_sets_the_next_backoff_and_raises(h: Harness, receive_count: int, wait: int) -> None:
+def test_transient_failure_sets_the_next_backoff_and_raises(
+    h: Harness, receive_count: int, wait: int
+) -> None:
     h.outcome = fail_with(TransientVendorError("vitec answered 503", vendor="vitec", vendor_status=503))
     with pytest.raises(replay.ReplayRetryError):
         replay.replay_record(record(envelope(), receive_count=receive_count))
     assert h.parked == []
     assert h.sqs.visibility == [
-        {"QueueUrl": "http://sqs.test/000000000000/failures", "ReceiptHandle": "rh-1", "VisibilityTimeout": wait}
+        {"QueueUrl": "http://sqs.test/000000000000/failures", "ReceiptHandle": "rh-1",
+         "VisibilityTimeout": wait}
     ]
     assert h.counts("ReplayRetry") == 1
 
@@ -309,7 +313,7 @@ def test_backoff_schedule_default_and_from_the_environment(monkeypatch: pytest.M
     assert Settings.model_validate(base).replay_backoff_s == (60, 300, 1800, 7200, 21600)
     assert Settings.model_validate({**base, "REPLAY_BACKOFF_S": " 0, 5 ,10"}).replay_backoff_s == (0, 5, 10)
     for bad in ("", "soon", "-1", "50000"):
-        with pytest.raises(ValueError, match="REPLAY_BACKOFF_S|replay_backoff_s"):
+        with pytest.raises(ValueError, match=r"REPLAY_BACKOFF_S|replay_backoff_s"):
             Settings.model_validate({**base, "REPLAY_BACKOFF_S": bad})
 
 
@@ -381,7 +385,8 @@ def test_lambda_record_shape_matches_the_event_source_mapping() -> None:
         "messageAttributes": {
             "operation": {"stringValue": "vitec_person_lead", "stringListValues": [], "binaryListValues": [],
                           "dataType": "String"},
-            "blob": {"binaryValue": "AAE=", "stringListValues": [], "binaryListValues": [], "dataType": "Binary"},
+            "blob": {"binaryValue": "AAE=", "stringListValues": [], "binaryListValues": [],
+                     "dataType": "Binary"},
         },
         "md5OfBody": "99914b932bd37a50b983c5e7c90ae93b",
         "md5OfMessageAttributes": "abc",

@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-yaml = pytest.importorskip("yaml")
+import yaml  # type: ignore[import-untyped]  # PyYAML comes with the dev tools (moto, cfn-lint)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,7 +40,7 @@ SECRETS: dict[str, set[str]] = {
 SCOPED_POLICY_TEMPLATES = {"AWSSecretsManagerGetSecretValuePolicy", "SQSSendMessagePolicy", "SQSPollerPolicy"}
 
 
-class CfnLoader(yaml.SafeLoader):
+class CfnLoader(yaml.SafeLoader):  # type: ignore[misc]
     """SafeLoader that turns CloudFormation short-form tags (!Ref, !Sub, !GetAtt, ...) into dicts."""
 
 
@@ -63,12 +62,14 @@ CfnLoader.add_multi_constructor("!", _cfn_tag)
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    return yaml.load((ROOT / "template.yaml").read_text(encoding="utf-8"), Loader=CfnLoader)  # noqa: S506
+    loaded: dict[str, Any] = yaml.load((ROOT / "template.yaml").read_text(encoding="utf-8"), Loader=CfnLoader)
+    return loaded
 
 
 @pytest.fixture(scope="module")
 def resources(template: dict[str, Any]) -> dict[str, Any]:
-    return template["Resources"]
+    found: dict[str, Any] = template["Resources"]
+    return found
 
 
 def _function_props(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
@@ -263,9 +264,7 @@ def test_no_statement_grants_every_resource(resources: dict[str, Any]) -> None:
     for logical_id, resource in resources.items():
         props = resource.get("Properties", {})
         statements: list[dict[str, Any]] = []
-        if resource["Type"] == "AWS::Serverless::Function":
-            statements = _statements(props.get("Policies", []))
-        elif resource["Type"] == "AWS::IAM::Role":
+        if resource["Type"] in ("AWS::Serverless::Function", "AWS::IAM::Role"):
             statements = _statements(props.get("Policies", []))
         elif resource["Type"] in ("AWS::IAM::Policy", "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy"):
             statements = props["PolicyDocument"]["Statement"]
@@ -331,5 +330,6 @@ def test_replay_sample_event_carries_a_failure_envelope() -> None:
     (record,) = event["Records"]
     assert record["eventSource"] == "aws:sqs"
     envelope = json.loads(record["body"])
-    assert {"deliveryId", "operation", "attempt", "firstSeenAt", "vendorRequest", "lastError"} <= set(envelope)
+    required = {"deliveryId", "operation", "attempt", "firstSeenAt", "vendorRequest", "lastError"}
+    assert required <= set(envelope)
     assert envelope["operation"] in FUNCTIONS

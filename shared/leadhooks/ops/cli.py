@@ -259,7 +259,8 @@ def masked_envelope(message: ParkedMessage) -> Any:
         return {"unparsableBody": mask_text(message.body)}
     data = message.envelope.model_dump(mode="json", by_alias=True, exclude_none=True)
     shown = mask(data)
-    for key in ("deliveryId", "operation", "customerId", "reason"):
+    # Ids, counts and timestamps are not personal data (and free-text masking would mangle them).
+    for key in ("deliveryId", "operation", "customerId", "attempt", "firstSeenAt", "reason", "parkedAt"):
         if key in data:
             shown[key] = data[key]
     if "lastError" in data:
@@ -533,6 +534,10 @@ def main(argv: Sequence[str] | None = None, *, sqs: Any = None, out: TextIO | No
     except CliError as exc:
         _stderr(f"error: {exc.message}")
         return exc.code
+    except BrokenPipeError:  # `… | head`: the reader went away; say nothing more
+        if out is sys.stdout:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except Exception as exc:  # botocore errors, no credentials, unreachable endpoint
         _stderr(f"error: {type(exc).__name__}: {mask_text(str(exc))[:300]}")
         return 1
