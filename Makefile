@@ -3,7 +3,6 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-export PYTHONPATH := $(CURDIR):$(CURDIR)/shared
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: help venv run test lint typecheck unit integration sandbox-tests bench clean

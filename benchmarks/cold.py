@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -191,3 +192,44 @@ def importtime_top(
     totals = importtime_by_package(log)
     ranked = sorted(totals.items(), key=lambda item: item[1], reverse=True)
     return ranked[:top], sum(totals.values())
+
+
+def layer_packages(layer_site: Path) -> list[str]:
+    """Top-level names the built layer ships (from .aws-sam/build/LeadhooksLayer/python)."""
+    skip = {"bin", "leadhooks", "__pycache__"}
+    return sorted(
+        p.name for p in layer_site.iterdir() if p.name not in skip and not p.name.endswith(".dist-info")
+    )
+
+
+def measure_without_pyc(
+    python: str, spec: FunctionSpec, product_env: dict[str, str], layer_site: Path, runs: int
+) -> list[ColdRun]:
+    """Cold runs with the layer's modules as `sam build` ships them: sources only, no .pyc.
+
+    /opt is read-only in Lambda, so such modules are compiled again on every cold start. The
+    layer's packages are copied from the bench venv (this machine's builds of the same pins)
+    without __pycache__, put first on sys.path, and bytecode writing is switched off.
+    """
+    purelib = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    site = Path(purelib)
+    no_cache = shutil.ignore_patterns("__pycache__", "*.pyc")
+    with tempfile.TemporaryDirectory(prefix="leadhooks-bench-nopyc-") as tmp:
+        target = Path(tmp)
+        for name in layer_packages(layer_site):
+            source = site / name
+            if source.is_dir():
+                shutil.copytree(source, target / name, ignore=no_cache)
+            elif source.is_file():
+                shutil.copy2(source, target / name)
+        shutil.copytree(REPO / "shared" / "leadhooks", target / "leadhooks", ignore=no_cache)
+        env = child_env(
+            product_env, {"PYTHONPATH": f"{target}{os.pathsep}{REPO}", "PYTHONDONTWRITEBYTECODE": "1"}
+        )
+        event = sample_event(spec)[0]
+        return [run_cold(python, spec.handler, fresh(event), env)[0] for _ in range(runs)]

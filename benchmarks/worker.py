@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import resource
 import sys
 import time
 from collections.abc import Callable
@@ -51,13 +50,15 @@ def timed(call: Callable[[], Any]) -> float:
 
 
 def rss_kb() -> tuple[int, int]:
-    """(peak RSS, current RSS) in KiB."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    current = 0
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            current = int(line.split()[1])
-    return peak, current
+    """(peak RSS, current RSS) of this process in KiB: VmHWM and VmRSS.
+
+    Not getrusage's ru_maxrss: on Linux that keeps the parent's peak across fork + exec, so a child
+    of the (large) harness process would report the harness's size.
+    """
+    fields = dict(
+        line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line
+    )
+    return int(fields["VmHWM"].split()[0]), int(fields["VmRSS"].split()[0])
 
 
 def warm(config: dict[str, Any]) -> dict[str, Any]:
@@ -84,22 +85,39 @@ def warm(config: dict[str, Any]) -> dict[str, Any]:
         if response.status_code != 200:
             raise RuntimeError(f"direct post answered {response.status_code}: {response.text[:300]}")
 
-    handler_ms: list[float] = []
-    direct_ms: list[float] = []
-    n, warmup = int(config["n"]), int(config["warmup"])
-    for i in range(warmup + n):
-        event = fresh(template)
-        pair: list[tuple[Callable[[], Any], list[float]]] = [
-            (lambda event=event, i=i: invoke(handler, event, i), handler_ms),
-            (direct, direct_ms),
-        ]
-        if i % 2:
-            pair.reverse()
-        for call, sink in pair:
-            elapsed = timed(call)
-            if i >= warmup:
-                sink.append(elapsed)
-    return {"handler_ms": handler_ms, "direct_ms": direct_ms, "url_path": vendor_request["path"]}
+    def measure(n: int, warmup: int) -> tuple[list[float], list[float]]:
+        handler_ms: list[float] = []
+        direct_ms: list[float] = []
+        for i in range(warmup + n):
+            event = fresh(template)
+            pair: list[tuple[Callable[[], Any], list[float]]] = [
+                (lambda event=event, i=i: invoke(handler, event, i), handler_ms),
+                (direct, direct_ms),
+            ]
+            if i % 2:
+                pair.reverse()
+            for call, sink in pair:
+                elapsed = timed(call)
+                if i >= warmup:
+                    sink.append(elapsed)
+        return handler_ms, direct_ms
+
+    handler_ms, direct_ms = measure(int(config["n"]), int(config["warmup"]))
+    result: dict[str, Any] = {
+        "handler_ms": handler_ms,
+        "direct_ms": direct_ms,
+        "url_path": vendor_request["path"],
+    }
+    latency_ms, latency_n = int(config.get("latency_ms", 0)), int(config.get("latency_n", 0))
+    if latency_ms and latency_n:
+        faults = f"{config['vitec_base_url'].rstrip('/')}/_sandbox/faults"
+        requests.post(faults, json={"latencyMs": latency_ms}, timeout=5).raise_for_status()
+        try:
+            slow_handler, slow_direct = measure(latency_n, 2)
+        finally:
+            requests.delete(faults, timeout=5)
+        result.update(latency_ms=latency_ms, slow_handler_ms=slow_handler, slow_direct_ms=slow_direct)
+    return result
 
 
 def fanout(config: dict[str, Any]) -> dict[str, Any]:

@@ -76,4 +76,6 @@ def product_env(aws_port: int, sandbox_port: int) -> dict[str, str]:
         "POWERTOOLS_METRICS_NAMESPACE": "Leadhooks",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "AWS_LAMBDA_FUNCTION_NAME": "leadhooks-local",
+        # A short replay schedule, so a lead queued while the sandbox fails arrives within seconds.
+        "REPLAY_BACKOFF_S": os.environ.get("REPLAY_BACKOFF_S", "5,10,20,40,80"),
     }

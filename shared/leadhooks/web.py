@@ -13,7 +13,13 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.event_handler.request import Request
 
-from leadhooks.errors import BadRequestError, LeadhooksError, TransientVendorError
+from leadhooks.errors import (
+    BadRequestError,
+    ConflictError,
+    LeadhooksError,
+    QueueUnavailableError,
+    TransientVendorError,
+)
 from leadhooks.logic.delivery import InboundRequest, Outcome
 from leadhooks.masking import mask_text
 from leadhooks.models.api import ErrorBody, FieldError
@@ -77,6 +83,8 @@ def register_error_handlers(router: Router) -> None:
         headers: dict[str, str] = {}
         if isinstance(exc, TransientVendorError) and exc.retry_after_s:
             headers["Retry-After"] = str(int(exc.retry_after_s) or 1)
+        elif isinstance(exc, ConflictError | QueueUnavailableError):
+            headers["Retry-After"] = "1"
         if exc.status >= 500:
             logger.error("request failed", extra={"error": exc.code, "detail": mask_text(exc.message)})
         else:

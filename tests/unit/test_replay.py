@@ -230,7 +230,7 @@ def test_vendor_auth_failure_is_a_permanent_rejection(h: Harness) -> None:
     assert [reason for _, reason in h.parked] == ["vendor_rejected"]
 
 
-@pytest.mark.parametrize(("receive_count", "wait"), [(1, 60), (2, 300), (3, 1800), (4, 7200)])
+@pytest.mark.parametrize(("receive_count", "wait"), [(1, 300), (2, 1800), (3, 7200), (4, 21600)])
 def test_transient_failure_sets_the_next_backoff_and_raises(
     h: Harness, receive_count: int, wait: int
 ) -> None:
@@ -246,10 +246,10 @@ def test_transient_failure_sets_the_next_backoff_and_raises(
 
 
 def test_retry_after_longer_than_the_step_is_honoured(h: Harness) -> None:
-    h.outcome = fail_with(TransientVendorError("429", vendor="vitec", vendor_status=429, retry_after_s=90.5))
+    h.outcome = fail_with(TransientVendorError("429", vendor="vitec", vendor_status=429, retry_after_s=390.5))
     with pytest.raises(replay.ReplayRetryError):
         replay.replay_record(record(envelope()))
-    assert h.sqs.visibility[0]["VisibilityTimeout"] == 91
+    assert h.sqs.visibility[0]["VisibilityTimeout"] == 391
 
 
 def test_visibility_change_failure_still_keeps_the_message(h: Harness) -> None:
@@ -318,7 +318,7 @@ def test_backoff_schedule_default_and_from_the_environment(monkeypatch: pytest.M
 
 
 def test_backoff_for(h: Harness) -> None:
-    assert [replay.backoff_for(a) for a in range(1, 7)] == [60, 300, 1800, 7200, None, None]
+    assert [replay.backoff_for(a) for a in range(1, 7)] == [300, 1800, 7200, 21600, None, None]
     assert replay.backoff_for(1, retry_after_s=100000) == replay.MAX_VISIBILITY_S
 
 

@@ -200,7 +200,7 @@ def _queue(
     spec: OperationSpec, delivery_id: str, model: OperationRequest, exc: LeadhooksError, attempt: int
 ) -> StoredOutcome:
     envelope = _envelope(spec, delivery_id, model, attempt=attempt, last_error=LastError.from_exception(exc))
-    enqueue_failure(envelope)
+    enqueue_failure(envelope, delay_s=get_settings().replay_backoff_s[0])
     body = DeliveryResponse(delivery_id=delivery_id, status="queued")
     return StoredOutcome(status=202, body=body.model_dump(mode="json", by_alias=True, exclude_none=True))
 

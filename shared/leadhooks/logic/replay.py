@@ -23,7 +23,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ValidationError
 
-from leadhooks.errors import AnswerLostError, LeadhooksError, PermanentVendorError
+from leadhooks.errors import AnswerLostError, LeadhooksError, PermanentVendorError, VendorError
 from leadhooks.failures import FailureEnvelope, LastError, ParkReason, get_sqs, park, parse_envelope
 from leadhooks.logic import delivery
 from leadhooks.logic.delivery import OperationSpec
@@ -92,6 +92,8 @@ def _replay(
         _retry_later(record, envelope, attempt, exc)
         return
     except LeadhooksError as exc:  # transient vendor errors, configuration, idempotency store busy
+        if isinstance(exc, VendorError):
+            count("VendorError", vendor=spec.vendor, status=str(exc.vendor_status or "network"))
         _retry_later(record, envelope, attempt, exc)
         return
     except Exception as exc:  # a bug or an unexpected library error: keep the delivery, retry, then park
@@ -170,11 +172,16 @@ def current_attempt(record: SQSRecord, envelope: FailureEnvelope) -> int:
 
 
 def backoff_for(attempt: int, retry_after_s: float | None = None) -> int | None:
-    """Seconds to wait after failed attempt `attempt`, or None when the attempts are used up."""
+    """Seconds to wait after failed attempt `attempt`, or None when the attempts are used up.
+
+    Step 0 is the delay before the first replay (set when the API queues the delivery), so the wait
+    after failed attempt n is step n: with the default schedule a delivery is tried at +1 min, +5 min,
+    +30 min, +2 h and +6 h, then parked with a reason before SQS's own redrive (maxReceiveCount 6).
+    """
     steps = get_settings().replay_backoff_s
     if attempt >= len(steps):
         return None
-    delay = steps[attempt - 1]
+    delay = steps[attempt]
     if retry_after_s:
         delay = max(delay, math.ceil(retry_after_s))
     return min(delay, MAX_VISIBILITY_S)
