@@ -271,6 +271,26 @@ def warm_section(opts: Options, stack: Stack, summary: Table, results: dict[str,
     table.note(
         f"absolute overhead at p50: {ms(percentile(handler, 50) - percentile(direct, 50))} per request"
     )
+    if data.get("dynamodb_put_ms"):
+        put_p50 = ms(percentile(data["dynamodb_put_ms"], 50))
+        table.note(
+            f"one DynamoDB PutItem on moto from the same process: {put_p50} p50; a new delivery makes two "
+            "(Powertools idempotency: put INPROGRESS, update COMPLETED)"
+        )
+    summary.add(
+        "warm relay overhead p50",
+        ratio(p50),
+        f"{ms(percentile(handler, 50))} vs {ms(percentile(direct, 50))}",
+        f"<= {WARM_TARGET}x",
+        met(p50 <= WARM_TARGET),
+    )
+    summary.add(
+        "warm relay overhead p99 (info)",
+        ratio(p99),
+        f"{ms(percentile(handler, 99))} vs {ms(percentile(direct, 99))}",
+        "-",
+        "-",
+    )
     if data.get("slow_handler_ms"):
         slow_h, slow_d = data["slow_handler_ms"], data["slow_direct_ms"]
         label = f"+{data['latency_ms']} ms vendor latency ({len(slow_h)} pairs)"
@@ -292,20 +312,6 @@ def warm_section(opts: Options, stack: Stack, summary: Table, results: dict[str,
             "-",
             "-",
         )
-    summary.add(
-        "warm relay overhead p50",
-        ratio(p50),
-        f"{ms(percentile(handler, 50))} vs {ms(percentile(direct, 50))}",
-        f"<= {WARM_TARGET}x",
-        met(p50 <= WARM_TARGET),
-    )
-    summary.add(
-        "warm relay overhead p99 (info)",
-        ratio(p99),
-        f"{ms(percentile(handler, 99))} vs {ms(percentile(direct, 99))}",
-        "-",
-        "-",
-    )
     results["warm"] = {**data, "p50_ratio": p50, "p99_ratio": p99}
     return [table]
 
@@ -360,9 +366,7 @@ def memory_section(opts: Options, stack: Stack, summary: Table, results: dict[st
         f"Memory: one warm vitec_person_lead process, {opts.memory_n} requests",
         ["after", "peak RSS", "current RSS"],
     )
-    table.add(
-        "interpreter start (before the handler import)", f"{data['before_import_kb'] / 1024:.1f} MiB", ""
-    )
+    table.add("worker started (before the handler import)", f"{data['before_import_kb'] / 1024:.1f} MiB", "")
     table.add("handler import", f"{data['after_import_kb'] / 1024:.1f} MiB", "")
     by_count = {s["requests"]: s for s in data["samples"]}
     for sample in data["samples"]:

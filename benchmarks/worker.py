@@ -15,6 +15,7 @@ on every request, as in production.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import sys
@@ -91,7 +92,7 @@ def warm(config: dict[str, Any]) -> dict[str, Any]:
         for i in range(warmup + n):
             event = fresh(template)
             pair: list[tuple[Callable[[], Any], list[float]]] = [
-                (lambda event=event, i=i: invoke(handler, event, i), handler_ms),
+                (functools.partial(invoke, handler, event, i), handler_ms),
                 (direct, direct_ms),
             ]
             if i % 2:
@@ -108,6 +109,7 @@ def warm(config: dict[str, Any]) -> dict[str, Any]:
         "direct_ms": direct_ms,
         "url_path": vendor_request["path"],
     }
+    result["dynamodb_put_ms"] = dynamodb_round_trips(30)
     latency_ms, latency_n = int(config.get("latency_ms", 0)), int(config.get("latency_n", 0))
     if latency_ms and latency_n:
         faults = f"{config['vitec_base_url'].rstrip('/')}/_sandbox/faults"
@@ -118,6 +120,27 @@ def warm(config: dict[str, Any]) -> dict[str, Any]:
             requests.delete(faults, timeout=5)
         result.update(latency_ms=latency_ms, slow_handler_ms=slow_handler, slow_direct_ms=slow_direct)
     return result
+
+
+def dynamodb_round_trips(n: int) -> list[float]:
+    """One DynamoDB PutItem on the emulator, timed: the unit cost of the idempotency record."""
+    import os
+    import uuid
+
+    import boto3
+
+    client = boto3.client("dynamodb")
+    table = os.environ["IDEMPOTENCY_TABLE"]
+
+    def put() -> None:
+        client.put_item(
+            TableName=table,
+            Item={"id": {"S": f"bench-probe-{uuid.uuid4().hex}"}, "status": {"S": "COMPLETED"}},
+            ConditionExpression="attribute_not_exists(id)",
+        )
+
+    put()
+    return [timed(put) for _ in range(n)]
 
 
 def fanout(config: dict[str, Any]) -> dict[str, Any]:
@@ -133,7 +156,8 @@ def fanout(config: dict[str, Any]) -> dict[str, Any]:
 
     def get(ids: list[str]) -> dict[str, Any]:
         event = fresh(template, query={"customerId": customer_id, "ids": ",".join(ids)})
-        return json.loads(invoke(handler, event, next(counter))["body"])
+        answer: dict[str, Any] = json.loads(invoke(handler, event, next(counter))["body"])
+        return answer
 
     def sequential() -> None:
         for part in chunks:

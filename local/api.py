@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import HttpResolver
-from leadhooks.logic.delivery import bind_lambda_context
+from leadhooks.idempotency import bind_lambda_context
 from leadhooks.settings import get_settings
 
 FUNCTIONS = (

@@ -132,8 +132,11 @@ class Worker:
         try:
             response = lambda_handler(event, LocalLambdaContext(self.region))
         except Exception as exc:  # an invocation error: the event source mapping deletes nothing
-            print(f"replay worker: failure_replay raised {type(exc).__name__}; batch left on the queue",
-                  file=sys.stderr, flush=True)
+            print(
+                f"replay worker: failure_replay raised {type(exc).__name__}; batch left on the queue",
+                file=sys.stderr,
+                flush=True,
+            )
             return 0
         failed = {str(item["itemIdentifier"]) for item in response.get("batchItemFailures", [])}
         done = [m for m in messages if m["MessageId"] not in failed]
@@ -176,8 +179,9 @@ def run(stop: threading.Event) -> None:
         except Exception as exc:  # the emulator restarting or going away: wait and try again
             if stop.is_set():
                 break
-            print(f"replay worker: polling failed ({type(exc).__name__}); retrying",
-                  file=sys.stderr, flush=True)
+            print(
+                f"replay worker: polling failed ({type(exc).__name__}); retrying", file=sys.stderr, flush=True
+            )
             stop.wait(1.0)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from leadhooks.logic.delivery import bind_lambda_context
+from leadhooks.idempotency import bind_lambda_context
 from leadhooks.logic.replay import replay_record
 from leadhooks.observability import logger, metrics
 

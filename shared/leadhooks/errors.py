@@ -105,6 +105,13 @@ class VendorAuthError(PermanentVendorError):
     code = "vendor_auth_failed"
 
 
+class IdempotencyStoreError(LeadhooksError):
+    """The idempotency table could not be read or written."""
+
+    status = 503
+    code = "idempotency_unavailable"
+
+
 class QueueUnavailableError(LeadhooksError):
     """Neither the vendor nor the failure queue could take the delivery: the caller must retry."""
 

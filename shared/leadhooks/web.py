@@ -109,7 +109,7 @@ def lambda_entrypoint(router: Router) -> tuple[Any, Callable[[dict[str, Any], An
     """The Lambda front door for one router: REST resolver, logger context, metrics flush."""
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
-    from leadhooks.logic.delivery import bind_lambda_context
+    from leadhooks.idempotency import bind_lambda_context
     from leadhooks.observability import metrics
 
     app = APIGatewayRestResolver()

@@ -58,8 +58,12 @@ class Harness:
             return self.outcome(req)
 
         return OperationSpec(
-            name="stub_op", vendor="vitec", model=StubRequest, describe=lambda _m: None,  # type: ignore[arg-type,return-value]
-            call=call, dedupe_safe=dedupe_safe,
+            name="stub_op",
+            vendor="vitec",
+            model=StubRequest,
+            describe=lambda _m: None,  # type: ignore[arg-type,return-value]
+            call=call,
+            dedupe_safe=dedupe_safe,
         )
 
     def counts(self, name: str) -> int:
@@ -86,7 +90,7 @@ def h(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
         sent.append(True)
         return replay.ReplayResult(result=spec.call(model))
 
-    monkeypatch.setattr(replay, "_idempotent_replayer", lambda: (run, None))
+    monkeypatch.setattr(replay, "_idempotent_replayer", lambda: run)
     yield harness
     get_settings.cache_clear()
 
@@ -94,7 +98,11 @@ def h(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
 def _lossy(h: Harness) -> OperationSpec:
     spec = h.spec(dedupe_safe=False)
     return OperationSpec(
-        name="stub_lossy", vendor=spec.vendor, model=spec.model, describe=spec.describe, call=spec.call,
+        name="stub_lossy",
+        vendor=spec.vendor,
+        model=spec.model,
+        describe=spec.describe,
+        call=spec.call,
         dedupe_safe=False,
     )
 
@@ -138,8 +146,13 @@ def fail_with(exc: Exception) -> Callable[[StubRequest], dict[str, Any]]:
 
 @pytest.mark.parametrize(
     "body",
-    ["not json at all", "[1, 2, 3]", json.dumps({"deliveryId": "x"}), json.dumps({"operation": "stub_op"}),
-     ""],
+    [
+        "not json at all",
+        "[1, 2, 3]",
+        json.dumps({"deliveryId": "x"}),
+        json.dumps({"operation": "stub_op"}),
+        "",
+    ],
 )
 def test_malformed_body_is_parked_and_the_record_succeeds(h: Harness, body: str) -> None:
     replay.replay_record(record(body, deliveryId="d-attr", operation="stub_op"))
@@ -211,8 +224,9 @@ def test_already_delivered_replay_does_not_call_or_count_a_delivery(h: Harness) 
 def test_permanent_rejection_is_parked_with_the_vendor_error(h: Harness) -> None:
     details = [{"field": "person.firstName", "reason": "too long"}]
     h.outcome = fail_with(
-        PermanentVendorError("vitec rejected the request (HTTP 400): bad", vendor="vitec", vendor_status=400,
-                             details=details)
+        PermanentVendorError(
+            "vitec rejected the request (HTTP 400): bad", vendor="vitec", vendor_status=400, details=details
+        )
     )
     replay.replay_record(record(envelope(), receive_count=2))
     [(parked, reason)] = h.parked
@@ -239,8 +253,11 @@ def test_transient_failure_sets_the_next_backoff_and_raises(
         replay.replay_record(record(envelope(), receive_count=receive_count))
     assert h.parked == []
     assert h.sqs.visibility == [
-        {"QueueUrl": "http://sqs.test/000000000000/failures", "ReceiptHandle": "rh-1",
-         "VisibilityTimeout": wait}
+        {
+            "QueueUrl": "http://sqs.test/000000000000/failures",
+            "ReceiptHandle": "rh-1",
+            "VisibilityTimeout": wait,
+        }
     ]
     assert h.counts("ReplayRetry") == 1
 
@@ -299,7 +316,7 @@ def test_idempotency_in_progress_is_retried(h: Harness, monkeypatch: pytest.Monk
     def busy(**_kwargs: Any) -> Any:
         raise IdempotencyAlreadyInProgressError("in progress")
 
-    monkeypatch.setattr(replay, "_idempotent_replayer", lambda: (busy, None))
+    monkeypatch.setattr(replay, "_idempotent_replayer", lambda: busy)
     with pytest.raises(replay.ReplayRetryError):
         replay.replay_record(record(envelope()))
     assert h.parked == []
@@ -335,9 +352,14 @@ def test_handler_reports_only_the_transient_record_as_failed(h: Harness) -> None
 
     h.outcome = outcome
     ok = to_lambda_record(
-        {"MessageId": "ok", "ReceiptHandle": "rh-ok", "Body": envelope().to_message(),
-         "Attributes": {"ApproximateReceiveCount": "1"}},
-        "arn:aws:sqs:eu-north-1:000000000000:failures", "eu-north-1",
+        {
+            "MessageId": "ok",
+            "ReceiptHandle": "rh-ok",
+            "Body": envelope().to_message(),
+            "Attributes": {"ApproximateReceiveCount": "1"},
+        },
+        "arn:aws:sqs:eu-north-1:000000000000:failures",
+        "eu-north-1",
     )
     flaky_env = envelope(request={"customerId": "M10001", "firstName": "Flaky"})
     flaky = {**ok, "messageId": "flaky", "receiptHandle": "rh-flaky", "body": flaky_env.to_message()}
@@ -368,8 +390,12 @@ def test_lambda_record_shape_matches_the_event_source_mapping() -> None:
         "Body": "{}",
         "MD5OfBody": "99914b932bd37a50b983c5e7c90ae93b",
         "MD5OfMessageAttributes": "abc",
-        "Attributes": {"ApproximateReceiveCount": "3", "SentTimestamp": "1", "SenderId": "AID",
-                       "ApproximateFirstReceiveTimestamp": "2"},
+        "Attributes": {
+            "ApproximateReceiveCount": "3",
+            "SentTimestamp": "1",
+            "SenderId": "AID",
+            "ApproximateFirstReceiveTimestamp": "2",
+        },
         "MessageAttributes": {
             "operation": {"DataType": "String", "StringValue": "vitec_person_lead"},
             "blob": {"DataType": "Binary", "BinaryValue": b"\x00\x01"},
@@ -380,13 +406,25 @@ def test_lambda_record_shape_matches_the_event_source_mapping() -> None:
         "messageId": "m-9",
         "receiptHandle": "rh-9",
         "body": "{}",
-        "attributes": {"ApproximateReceiveCount": "3", "SentTimestamp": "1", "SenderId": "AID",
-                       "ApproximateFirstReceiveTimestamp": "2"},
+        "attributes": {
+            "ApproximateReceiveCount": "3",
+            "SentTimestamp": "1",
+            "SenderId": "AID",
+            "ApproximateFirstReceiveTimestamp": "2",
+        },
         "messageAttributes": {
-            "operation": {"stringValue": "vitec_person_lead", "stringListValues": [], "binaryListValues": [],
-                          "dataType": "String"},
-            "blob": {"binaryValue": "AAE=", "stringListValues": [], "binaryListValues": [],
-                     "dataType": "Binary"},
+            "operation": {
+                "stringValue": "vitec_person_lead",
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": "String",
+            },
+            "blob": {
+                "binaryValue": "AAE=",
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": "Binary",
+            },
         },
         "md5OfBody": "99914b932bd37a50b983c5e7c90ae93b",
         "md5OfMessageAttributes": "abc",

@@ -19,7 +19,7 @@ from leadhooks.clients.common import VendorRequest
 from leadhooks.errors import (
     AnswerLostError,
     BadRequestError,
-    ConflictError,
+    IdempotencyStoreError,
     InputValidationError,
     LeadhooksError,
     PayloadTooLargeError,
@@ -27,6 +27,7 @@ from leadhooks.errors import (
     TransientVendorError,
 )
 from leadhooks.failures import FailureEnvelope, LastError, enqueue_failure, park
+from leadhooks.idempotency import call_once, idempotent
 from leadhooks.inbound.adapters import AdaptedInput, parse_body, to_native
 from leadhooks.inbound.auth import AuthResult, InboundSecrets, authenticate
 from leadhooks.models.api import DeliveryResponse, ErrorBody, FieldError, field_errors_from_validation
@@ -205,69 +206,27 @@ def _queue(
     return StoredOutcome(status=202, body=body.model_dump(mode="json", by_alias=True, exclude_none=True))
 
 
-# ---- idempotency (Powertools, DynamoDB) ------------------------------------------------------
-
-_lambda_context: list[Any] = []
+# ---- idempotency -------------------------------------------------------------------------------
 
 
-def bind_lambda_context(context: Any) -> None:
-    """Lets Powertools expire an in-progress record when the invocation that held it times out."""
-    _lambda_context[:] = [context]
-    if _idempotent_sender.cache_info().currsize:
-        _idempotent_sender()[1].register_lambda_context(context)
+def _run(
+    *, key: dict[str, str], delivery_id: str, spec: OperationSpec, model: OperationRequest
+) -> StoredOutcome:
+    return send_to_vendor(spec, delivery_id, model)
 
 
 @lru_cache(maxsize=1)
-def _idempotent_sender() -> tuple[Callable[..., StoredOutcome], Any]:
-    # Imported on first use: the idempotency utility pulls in boto3.
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
-    from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import (
-        PydanticSerializer,
-    )
-
-    settings = get_settings()
-    config = IdempotencyConfig(
-        event_key_jmespath="key",
-        expires_after_seconds=settings.idempotency_ttl_s,
-        raise_on_no_idempotency_key=True,
-    )
-    if _lambda_context:
-        config.register_lambda_context(_lambda_context[0])
-    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
-
-    @idempotent_function(
-        data_keyword_argument="key",
-        config=config,
-        persistence_store=persistence,
-        output_serializer=PydanticSerializer(model=StoredOutcome),
-    )
-    def run(
-        *, key: dict[str, str], delivery_id: str, spec: OperationSpec, model: OperationRequest
-    ) -> StoredOutcome:
-        return send_to_vendor(spec, delivery_id, model)
-
-    return run, config
+def _sender() -> Callable[..., StoredOutcome]:
+    return idempotent(_run, StoredOutcome)
 
 
 def send_once(spec: OperationSpec, delivery_id: str, model: OperationRequest) -> StoredOutcome:
     """A repeated deliveryId gets the first answer and never reaches the vendor again."""
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError,
-        IdempotencyPersistenceLayerError,
-    )
-
-    run, _ = _idempotent_sender()
     try:
-        return run(key={"key": f"{spec.name}:{delivery_id}"}, delivery_id=delivery_id, spec=spec, model=model)
-    except IdempotencyAlreadyInProgressError:
-        raise ConflictError(
-            "a delivery with this id is being processed right now; retry in a few seconds"
-        ) from None
-    except IdempotencyPersistenceLayerError:
+        return call_once(
+            _sender(), f"{spec.name}:{delivery_id}", delivery_id=delivery_id, spec=spec, model=model
+        )
+    except IdempotencyStoreError:
         # The table is unreachable: delivering without it risks a duplicate, refusing risks a loss.
         # We deliver (the vendors de-duplicate persons) and say so in the log.
         logger.warning(

@@ -23,9 +23,16 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ValidationError
 
-from leadhooks.errors import AnswerLostError, LeadhooksError, PermanentVendorError, VendorError
+from leadhooks.errors import (
+    AnswerLostError,
+    ConflictError,
+    IdempotencyStoreError,
+    LeadhooksError,
+    PermanentVendorError,
+    VendorError,
+)
 from leadhooks.failures import FailureEnvelope, LastError, ParkReason, get_sqs, park, parse_envelope
-from leadhooks.logic import delivery
+from leadhooks.idempotency import call_once, idempotent
 from leadhooks.logic.delivery import OperationSpec
 from leadhooks.logic.registry import OPERATIONS
 from leadhooks.models.api import field_errors_from_validation
@@ -231,57 +238,26 @@ def _park_after(
 
 def _deliver_once(spec: OperationSpec, delivery_id: str, model: OperationRequest) -> bool:
     """Call the vendor unless an earlier replay of this deliveryId already did; True when it was called."""
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError,
-        IdempotencyPersistenceLayerError,
-    )
-
-    run, config = _idempotent_replayer()
-    if delivery._lambda_context and config is not None:
-        config.register_lambda_context(delivery._lambda_context[0])
     sent: list[bool] = []
     try:
-        run(key={"key": f"replay:{spec.name}:{delivery_id}"}, spec=spec, model=model, sent=sent)
-    except IdempotencyAlreadyInProgressError:
+        call_once(
+            _idempotent_replayer(), f"replay:{spec.name}:{delivery_id}", spec=spec, model=model, sent=sent
+        )
+    except ConflictError:
         raise LeadhooksError("another replay of this delivery is in progress") from None
-    except IdempotencyPersistenceLayerError:
+    except IdempotencyStoreError:
         # Without the store a second copy could reach the vendor: wait for it rather than risk it.
         raise LeadhooksError("the idempotency store is unavailable") from None
     return bool(sent)
 
 
+def _replay_call(
+    *, key: dict[str, str], spec: OperationSpec, model: OperationRequest, sent: list[bool]
+) -> ReplayResult:
+    sent.append(True)
+    return ReplayResult(result=spec.call(model))
+
+
 @lru_cache(maxsize=1)
-def _idempotent_replayer() -> tuple[Callable[..., ReplayResult], Any]:
-    # Imported on first use: the idempotency utility pulls in boto3.
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
-    from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import (
-        PydanticSerializer,
-    )
-
-    settings = get_settings()
-    config = IdempotencyConfig(
-        event_key_jmespath="key",
-        expires_after_seconds=settings.idempotency_ttl_s,
-        raise_on_no_idempotency_key=True,
-    )
-    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
-
-    # Powertools' decorator is untyped; applied as a call so the wrapped function keeps its type.
-    decorate: Callable[[Callable[..., ReplayResult]], Callable[..., ReplayResult]] = idempotent_function(
-        data_keyword_argument="key",
-        config=config,
-        persistence_store=persistence,
-        output_serializer=PydanticSerializer(model=ReplayResult),
-    )
-
-    def replay_call(
-        *, key: dict[str, str], spec: OperationSpec, model: OperationRequest, sent: list[bool]
-    ) -> ReplayResult:
-        sent.append(True)
-        return ReplayResult(result=spec.call(model))
-
-    return decorate(replay_call), config
+def _idempotent_replayer() -> Callable[..., ReplayResult]:
+    return idempotent(_replay_call, ReplayResult)

@@ -18,7 +18,10 @@ class ApiModel(BaseModel):
     """camelCase JSON out, Python names or camelCase in."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True, extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        serialize_by_alias=True,
+        extra="forbid",
         defer_build=True,
     )
 

@@ -158,9 +158,7 @@ def enum_validator(enum_cls: type[E], *, lenient: bool = False) -> Callable[[Any
                 return enum_cls(value)
             except ValueError:
                 return value
-        raise PydanticCustomError(
-            "enum", "must be one of {allowed} (or its number)", {"allowed": allowed}
-        )
+        raise PydanticCustomError("enum", "must be one of {allowed} (or its number)", {"allowed": allowed})
 
     return validate
 

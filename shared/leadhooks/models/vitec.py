@@ -578,7 +578,10 @@ class CrmContactBase(_Answer):
 
 class CrmPersonContact(CrmContactBase):
     DOC_LIMITS: ClassVar[dict[str, int]] = {
-        **CrmContactBase.DOC_LIMITS, "firstName": 30, "lastName": 30, "socialSecurityNumber": 20,
+        **CrmContactBase.DOC_LIMITS,
+        "firstName": 30,
+        "lastName": 30,
+        "socialSecurityNumber": 20,
     }
 
     type: Literal["Person"]
@@ -597,7 +600,10 @@ class CrmPersonContact(CrmContactBase):
 
 class CrmCompanyContact(CrmContactBase):
     DOC_LIMITS: ClassVar[dict[str, int]] = {
-        **CrmContactBase.DOC_LIMITS, "name": 50, "corporateNumber": 20, "homePage": 60,
+        **CrmContactBase.DOC_LIMITS,
+        "name": 50,
+        "corporateNumber": 20,
+        "homePage": 60,
     }
 
     type: Literal["Company"]
@@ -611,7 +617,9 @@ class CrmCompanyContact(CrmContactBase):
 
 class CrmDeceasedEstateContact(CrmContactBase):
     DOC_LIMITS: ClassVar[dict[str, int]] = {
-        **CrmContactBase.DOC_LIMITS, "name": 30, "socialSecurityNumber": 20,
+        **CrmContactBase.DOC_LIMITS,
+        "name": 30,
+        "socialSecurityNumber": 20,
     }
 
     type: Literal["DeceasedEstate"]

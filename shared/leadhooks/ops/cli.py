@@ -401,13 +401,15 @@ def cmd_queue_stats(args: argparse.Namespace, queues: Queues, out: TextIO) -> in
                 "ApproximateNumberOfMessagesDelayed",
             ],
         )["Attributes"]
-        rows.append([
-            name,
-            attrs.get("ApproximateNumberOfMessages", "0"),
-            attrs.get("ApproximateNumberOfMessagesNotVisible", "0"),
-            attrs.get("ApproximateNumberOfMessagesDelayed", "0"),
-            url,
-        ])
+        rows.append(
+            [
+                name,
+                attrs.get("ApproximateNumberOfMessages", "0"),
+                attrs.get("ApproximateNumberOfMessagesNotVisible", "0"),
+                attrs.get("ApproximateNumberOfMessagesDelayed", "0"),
+                url,
+            ]
+        )
     print(render_table(["queue", "visible", "in-flight", "delayed", "url"], rows), file=out)
     return 0
 
@@ -434,14 +436,25 @@ def _connection_options(parser: argparse.ArgumentParser, *, suppress: bool) -> N
     and `… parked list --parked-queue-url X` both work)."""
     default: Any = argparse.SUPPRESS if suppress else None
     group = parser.add_argument_group("queues and AWS")
-    group.add_argument("--failure-queue-url", default=default, metavar="URL",
-                       help="failure queue URL (default: $FAILURE_QUEUE_URL)")
-    group.add_argument("--parked-queue-url", default=default, metavar="URL",
-                       help="parked dead-letter queue URL (default: $PARKED_QUEUE_URL)")
-    group.add_argument("--region", default=default,
-                       help="AWS region (default: from the queue URL or the AWS configuration)")
     group.add_argument(
-        "--visibility-timeout", type=_visibility, metavar="S",
+        "--failure-queue-url",
+        default=default,
+        metavar="URL",
+        help="failure queue URL (default: $FAILURE_QUEUE_URL)",
+    )
+    group.add_argument(
+        "--parked-queue-url",
+        default=default,
+        metavar="URL",
+        help="parked dead-letter queue URL (default: $PARKED_QUEUE_URL)",
+    )
+    group.add_argument(
+        "--region", default=default, help="AWS region (default: from the queue URL or the AWS configuration)"
+    )
+    group.add_argument(
+        "--visibility-timeout",
+        type=_visibility,
+        metavar="S",
         default=argparse.SUPPRESS if suppress else DEFAULT_VISIBILITY_S,
         help=f"seconds a scanned message stays hidden from others while this command runs "
         f"(default {DEFAULT_VISIBILITY_S})",
@@ -457,8 +470,11 @@ def build_parser() -> argparse.ArgumentParser:
     _connection_options(parser, suppress=False)
     groups = parser.add_subparsers(dest="group", metavar="{parked,queue}", required=True)
 
-    parked = groups.add_parser("parked", help="parked deliveries (the dead-letter queue)",
-                               description="List, inspect, replay and discard parked deliveries.")
+    parked = groups.add_parser(
+        "parked",
+        help="parked deliveries (the dead-letter queue)",
+        description="List, inspect, replay and discard parked deliveries.",
+    )
     parked_cmds = parked.add_subparsers(dest="command", metavar="{list,show,replay,discard}", required=True)
 
     def leaf(sub: Any, name: str, help_text: str, func: Callable[..., int]) -> argparse.ArgumentParser:
@@ -468,31 +484,51 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     reasons = [*get_args(ParkReason), "redriven"]
-    p = leaf(parked_cmds, "list", "list parked deliveries (oldest first) without consuming them",
-             cmd_parked_list)
-    p.add_argument("--limit", type=_positive, default=DEFAULT_LIMIT,
-                   help=f"scan at most N (default {DEFAULT_LIMIT})")
-    p.add_argument("--reason", choices=reasons, metavar="REASON",
-                   help=f"only this park reason ({', '.join(reasons)})")
+    p = leaf(
+        parked_cmds, "list", "list parked deliveries (oldest first) without consuming them", cmd_parked_list
+    )
+    p.add_argument(
+        "--limit", type=_positive, default=DEFAULT_LIMIT, help=f"scan at most N (default {DEFAULT_LIMIT})"
+    )
+    p.add_argument(
+        "--reason", choices=reasons, metavar="REASON", help=f"only this park reason ({', '.join(reasons)})"
+    )
     p.add_argument("--operation", help="only this operation (e.g. vitec_person_lead)")
     p.add_argument("--wide", action="store_true", help="add the attempt count and the (masked) last error")
 
-    p = leaf(parked_cmds, "show", "print one parked delivery's envelope as JSON (personal data masked)",
-             cmd_parked_show)
+    p = leaf(
+        parked_cmds,
+        "show",
+        "print one parked delivery's envelope as JSON (personal data masked)",
+        cmd_parked_show,
+    )
     p.add_argument("delivery_id", metavar="ID", help="the deliveryId")
     p.add_argument("--reveal", action="store_true", help="print personal data unmasked")
 
-    p = leaf(parked_cmds, "replay", "move parked deliveries back to the failure queue (attempt 1)",
-             cmd_parked_replay)
+    p = leaf(
+        parked_cmds,
+        "replay",
+        "move parked deliveries back to the failure queue (attempt 1)",
+        cmd_parked_replay,
+    )
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("delivery_id", metavar="ID", nargs="?", help="the deliveryId")
-    which.add_argument("--all", action="store_true",
-                       help="every parked delivery (filtered by --reason/--operation)")
-    p.add_argument("--reason", choices=reasons, metavar="REASON",
-                   help=f"with --all: only this park reason ({', '.join(reasons)})")
+    which.add_argument(
+        "--all", action="store_true", help="every parked delivery (filtered by --reason/--operation)"
+    )
+    p.add_argument(
+        "--reason",
+        choices=reasons,
+        metavar="REASON",
+        help=f"with --all: only this park reason ({', '.join(reasons)})",
+    )
     p.add_argument("--operation", help="with --all: only this operation")
-    p.add_argument("--limit", type=_positive, default=DEFAULT_LIMIT,
-                   help=f"with --all: at most N (default {DEFAULT_LIMIT})")
+    p.add_argument(
+        "--limit",
+        type=_positive,
+        default=DEFAULT_LIMIT,
+        help=f"with --all: at most N (default {DEFAULT_LIMIT})",
+    )
 
     p = leaf(parked_cmds, "discard", "delete one parked delivery for good (asks first)", cmd_parked_discard)
     p.add_argument("delivery_id", metavar="ID", help="the deliveryId")
@@ -500,8 +536,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     queue = groups.add_parser("queue", help="queue statistics", description="Queue statistics.")
     queue_cmds = queue.add_subparsers(dest="command", metavar="{stats}", required=True)
-    leaf(queue_cmds, "stats", "approximate visible / in-flight / delayed messages on both queues",
-         cmd_queue_stats)
+    leaf(
+        queue_cmds,
+        "stats",
+        "approximate visible / in-flight / delayed messages on both queues",
+        cmd_queue_stats,
+    )
     return parser
 
 
