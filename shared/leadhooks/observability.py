@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+# At DEBUG, botocore logs whole request bodies (a failure envelope is a lead) and urllib3 logs request
+# lines (Omnicasa's secret key is in the path). Whatever the log level, they stay at WARNING.
+for _name in ("botocore", "boto3", "urllib3", "s3transfer"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "leadhooks"))
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Leadhooks"))
