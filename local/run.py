@@ -54,7 +54,15 @@ def main() -> int:
     procs: list[tuple[str, subprocess.Popen[bytes]]] = []
 
     def start(name: str, args: list[str]) -> None:
-        procs.append((name, subprocess.Popen(args, cwd=ROOT, env=env)))  # noqa: S603 - our own commands
+        # Own session: Ctrl-C reaches only this orchestrator, which then stops the children in order.
+        proc = subprocess.Popen(args, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603 - our commands
+        procs.append((name, proc))
+
+    def stop(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)  # explicit: a parent may have started us with SIGINT ignored
 
     try:
         start("aws", [py, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(aws_port)])
