@@ -233,3 +233,79 @@ def measure_without_pyc(
         )
         event = sample_event(spec)[0]
         return [run_cold(python, spec.handler, fresh(event), env)[0] for _ in range(runs)]
+
+
+# What the cold path is made of: each line runs alone in a fresh process (import + construction).
+_SECRETS = "from aws_lambda_powertools.utilities import parameters; parameters.SecretsProvider()"
+_IDEMPOTENCY = (
+    "from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer; "
+    "DynamoDBPersistenceLayer(table_name='t')"
+)
+COMPONENTS: tuple[tuple[str, str], ...] = (
+    ("import requests", "import requests"),
+    ("import pydantic (BaseModel)", "from pydantic import BaseModel"),
+    ("import phonenumbers", "import phonenumbers"),
+    ("from stdnum.se import personnummer", "from stdnum.se import personnummer"),
+    (
+        "Powertools Logger() + Metrics()",
+        "from aws_lambda_powertools import Logger, Metrics; Logger(); Metrics()",
+    ),
+    (
+        "APIGatewayRestResolver()",
+        "from aws_lambda_powertools.event_handler import APIGatewayRestResolver; APIGatewayRestResolver()",
+    ),
+    (
+        "APIGatewayRestResolver(enable_validation=True)",
+        "from aws_lambda_powertools.event_handler import APIGatewayRestResolver; "
+        "APIGatewayRestResolver(enable_validation=True)",
+    ),
+    ("Tracer() (imports aws-xray-sdk)", "from aws_lambda_powertools import Tracer; Tracer()"),
+    ("import boto3", "import boto3"),
+    ("boto3.client('secretsmanager')", "import boto3; boto3.client('secretsmanager')"),
+    ("Powertools parameters.SecretsProvider()", _SECRETS),
+    ("Powertools idempotency DynamoDBPersistenceLayer()", _IDEMPOTENCY),
+    ("import functions.vitec_person_lead.app", "import functions.vitec_person_lead.app"),
+    (
+        "  + SecretsProvider() + DynamoDBPersistenceLayer() (write path, before any I/O)",
+        f"import functions.vitec_person_lead.app; {_SECRETS}; {_IDEMPOTENCY}",
+    ),
+    ("import functions.vitec_get_contacts.app", "import functions.vitec_get_contacts.app"),
+    (
+        "  + SecretsProvider() (read path, before any I/O)",
+        f"import functions.vitec_get_contacts.app; {_SECRETS}",
+    ),
+    ("import benchmarks.baseline_handler", "import benchmarks.baseline_handler"),
+)
+COMPONENT_SCRIPT = """
+import os, sys, time
+code = os.environ["BENCH_CODE"]
+t0 = time.perf_counter()
+exec(code)
+elapsed = (time.perf_counter() - t0) * 1e3
+with open(os.environ["BENCH_RESULT"], "w") as out:
+    out.write(repr(elapsed))
+"""
+
+
+def measure_components(python: str, product_env: dict[str, str], runs: int) -> list[tuple[str, float]]:
+    """Median time of each COMPONENTS line in fresh processes (one discarded warm-up round)."""
+    env = child_env(product_env)
+    samples: dict[str, list[float]] = defaultdict(list)
+    with tempfile.TemporaryDirectory(prefix="leadhooks-bench-") as tmp:
+        result = Path(tmp) / "result.txt"
+        for round_no in range(runs + 1):
+            for label, code in COMPONENTS:
+                proc = subprocess.run(
+                    [python, "-c", COMPONENT_SCRIPT],
+                    env={**env, "BENCH_CODE": code, "BENCH_RESULT": str(result)},
+                    cwd=tmp,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                    check=False,
+                )
+                if proc.returncode != 0:
+                    raise RuntimeError(f"component {label!r} failed:\n{proc.stderr[-2000:]}")
+                if round_no:
+                    samples[label].append(float(result.read_text()))
+    return [(label, statistics.median(samples[label])) for label, _ in COMPONENTS]

@@ -24,6 +24,7 @@ class Artifact:
     zipped_bytes: int
     unzipped_bytes: int
     files: int
+    pyc_files: int = 0
 
 
 @dataclass
@@ -94,7 +95,8 @@ def measure_packages(allow_build: bool) -> PackageReport:
         report.built_now = True
     layer_dir = BUILD_DIR / LAYER_ID
     zipped, unzipped, files = zip_size(layer_dir)
-    report.layer = Artifact("leadhooks layer", LAYER_ID, zipped, unzipped, files)
+    pycs = sum(1 for _ in layer_dir.rglob("*.pyc"))
+    report.layer = Artifact("leadhooks layer", LAYER_ID, zipped, unzipped, files, pycs)
     site = layer_dir / "python"
     report.forbidden_found = [
         name for name in FORBIDDEN if (site / name).exists() or any(site.glob(f"{name}-*.dist-info"))

@@ -25,7 +25,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.cold import ColdResult, child_env, importtime_top, measure_cold, measure_without_pyc
+from benchmarks.cold import (
+    ColdResult,
+    child_env,
+    importtime_top,
+    measure_cold,
+    measure_components,
+    measure_without_pyc,
+)
 from benchmarks.events import BY_NAME, CUSTOMER_ID, FUNCTIONS, REPO
 from benchmarks.package import BUILD_DIR, PackageReport, measure_packages
 from benchmarks.report import Table, kib, mb, met, ms, percentile, ratio
@@ -36,13 +43,14 @@ WARM_TARGET = 1.15
 FANOUT_TARGET = 1.3
 LAYER_LIMIT_BYTES = 5_000_000
 MEMORY_GROWTH_LIMIT_KB = 2048  # peak RSS may not grow by more than 2 MiB from request 100 to 1,000
-SECTIONS = ("cold", "importtime", "warm", "fanout", "memory", "package")
+SECTIONS = ("cold", "importtime", "components", "warm", "fanout", "memory", "package")
 
 
 @dataclass
 class Options:
     bench_python: str
     cold_rounds: int
+    component_runs: int
     warm_n: int
     warm_warmup: int
     warm_latency_ms: int
@@ -77,6 +85,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     return Options(
         bench_python=os.path.abspath(args.bench_python),  # noqa: PTH100 - resolve() would follow the venv symlink
         cold_rounds=args.cold_rounds or (2 if quick else 7),
+        component_runs=2 if quick else 5,
         warm_n=args.warm_n or (60 if quick else 300),
         warm_warmup=10 if quick else 30,
         warm_latency_ms=100,
@@ -148,14 +157,25 @@ def cold_section(opts: Options, stack: Stack, summary: Table, results: dict[str,
     layer_site = BUILD_DIR / "LeadhooksLayer" / "python"
     by_name = {item.spec.name: item for item in cold}
     if shipped.name in by_name and layer_site.is_dir():
-        progress("cold starts: layer without .pyc, as sam build ships it")
+        # Lambda's /opt is read-only: a layer module without a .pyc for the runtime's Python is
+        # compiled again on every cold start. This row measures that case, whatever the build does.
+        layer_pycs = sum(1 for _ in layer_site.rglob("*.pyc"))
+        label, what = (
+            ("layer as shipped (no .pyc)", "layer as shipped: the built layer has no .pyc files")
+            if not layer_pycs
+            else (
+                "layer without .pyc",
+                f"layer without .pyc: for comparison (the built layer has {layer_pycs} .pyc)",
+            )
+        )
+        progress("cold starts: layer modules without .pyc")
         runs = measure_without_pyc(
             opts.bench_python, shipped, stack.product_env(), layer_site, opts.cold_rounds
         )
         first = statistics.median(r.first_ms for r in runs)
         base = by_name[shipped.name].baseline_ms
         table.add(
-            f"{shipped.name}, layer without .pyc *",
+            f"{shipped.name}, {label}",
             ms(statistics.median(r.import_ms for r in runs)),
             ms(first),
             ms(base),
@@ -164,11 +184,11 @@ def cold_section(opts: Options, stack: Stack, summary: Table, results: dict[str,
             met(first / base <= COLD_TARGET),
         )
         table.note(
-            "* the layer's modules as `sam build` ships them today (--no-compile, no .pyc): Lambda's /opt is "
-            "read-only, so they are compiled on every cold start; baseline and other rows have .pyc"
+            f"{what}; Lambda's /opt is read-only, so modules without a .pyc are compiled on every cold "
+            "start. All other rows run with .pyc files"
         )
         summary.add(
-            f"cold first request: {shipped.name}, layer as shipped (info)",
+            f"cold first request: {shipped.name}, {label} (info)",
             ratio(first / base),
             f"{ms(first)} vs {ms(base)}",
             "-",
@@ -176,6 +196,7 @@ def cold_section(opts: Options, stack: Stack, summary: Table, results: dict[str,
         )
         results["cold_without_pyc"] = {
             "function": shipped.name,
+            "layer_pyc_files": layer_pycs,
             "first_ms": [r.first_ms for r in runs],
             "import_ms": [r.import_ms for r in runs],
         }
@@ -227,6 +248,19 @@ def importtime_section(opts: Options, stack: Stack, results: dict[str, Any]) -> 
         "baseline": theirs,
         "baseline_total": their_total,
     }
+    return [table]
+
+
+def components_section(opts: Options, stack: Stack, results: dict[str, Any]) -> list[Table]:
+    measured = measure_components(opts.bench_python, stack.product_env(), opts.component_runs)
+    table = Table(
+        f"Cold path components (each alone in a fresh process, median of {opts.component_runs})",
+        ["import / construction", "ms"],
+    )
+    for label, value in measured:
+        table.add(label, ms(value))
+    table.note("no network: clients are built, nothing is called; the lines overlap (shared dependencies)")
+    results["components"] = measured
     return [table]
 
 
@@ -415,6 +449,7 @@ def package_section(opts: Options, summary: Table, results: dict[str, Any]) -> l
         )
     built = datetime.fromtimestamp((BUILD_DIR / "LeadhooksLayer").stat().st_mtime, UTC)
     table.note(f"boto3/botocore/s3transfer in the layer: {', '.join(report.forbidden_found) or 'none'}")
+    table.note(f"of the layer's files, {layer.pyc_files} are .pyc (bytecode for the runtime's Python)")
     table.note(
         f"build from {built:%Y-%m-%d %H:%M} UTC"
         + (" (built by this run)" if report.built_now else "; `make sam-build` to refresh")
@@ -428,8 +463,14 @@ def package_section(opts: Options, summary: Table, results: dict[str, Any]) -> l
         met(ok),
     )
     if report.functions:
-        largest = max(report.functions, key=lambda f: f.zipped_bytes)
-        summary.add("function code zip (largest)", kib(largest.zipped_bytes), largest.name, "-", "-")
+        sizes = sorted(f.zipped_bytes for f in report.functions)
+        summary.add(
+            "function code zips (each)",
+            f"{kib(sizes[0])} - {kib(sizes[-1])}",
+            f"{len(sizes)} functions",
+            "-",
+            "-",
+        )
     return [table]
 
 
@@ -475,6 +516,9 @@ def main(argv: list[str] | None = None) -> int:
         if "importtime" in opts.sections:
             progress("python -X importtime")
             tables += importtime_section(opts, stack, results)
+        if "components" in opts.sections:
+            progress("cold path components")
+            tables += components_section(opts, stack, results)
         if "warm" in opts.sections:
             progress(f"warm relay: {opts.warm_n} requests per side")
             tables += warm_section(opts, stack, summary, results)
