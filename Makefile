@@ -5,12 +5,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv run test lint typecheck unit integration sandbox-tests bench clean
+.PHONY: help venv run test lint typecheck unit integration sandbox-tests events clean
 
 help:
 	@echo "make run    start the API (:3000), vendor sandbox (:4010) and AWS emulator (:5000)"
 	@echo "make test   lint, type-check, unit + integration tests, sam validate --lint and sam build"
 	@echo "make bench  cold-start, warm-overhead, fan-out, size and memory benchmarks"
+	@echo "make events re-sign the sample events in events/ (Standard Webhooks ones expire in 5 min)"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +41,9 @@ integration: venv
 
 test: venv sam-venv lint typecheck unit sandbox-tests integration sam-validate sam-build
 	@echo "make test: all checks passed"
+
+events: venv  ## re-sign the Typeform / Zapier / Standard Webhooks sample events (the latter expire in 5 min)
+	$(PY) -m local.make_events
 
 clean:
 	rm -rf $(VENV) .venv-sam .aws-sam .local-data .pytest_cache .mypy_cache .ruff_cache

@@ -34,6 +34,7 @@ class PackageReport:
     forbidden_found: list[str] = field(default_factory=list)
     skipped: str | None = None
     built_now: bool = False
+    stale: list[str] = field(default_factory=list)
 
 
 def zip_size(folder: Path) -> tuple[int, int, int]:
@@ -64,7 +65,18 @@ def function_ids() -> dict[str, str]:
     return found
 
 
-def build(progress: object = None) -> tuple[bool, str]:
+def newer_inputs(than: float) -> list[str]:
+    """Layer and function sources changed after the build (so the build is stale)."""
+    inputs = [
+        *(REPO / "layers" / "leadhooks").iterdir(),
+        *(REPO / "shared" / "leadhooks").rglob("*.py"),
+        *(REPO / "functions").rglob("*.py"),
+        REPO / "template.yaml",
+    ]
+    return sorted(str(p.relative_to(REPO)) for p in inputs if p.is_file() and p.stat().st_mtime > than)
+
+
+def build() -> tuple[bool, str]:
     """`make sam-build` (mk/sam.mk); returns (ok, last lines of its output)."""
     proc = subprocess.run(
         ["make", "--no-print-directory", "sam-build"],
@@ -79,9 +91,9 @@ def build(progress: object = None) -> tuple[bool, str]:
     return proc.returncode == 0, tail
 
 
-def measure_packages(allow_build: bool) -> PackageReport:
+def measure_packages(allow_build: bool, force_build: bool = False) -> PackageReport:
     report = PackageReport()
-    if not (BUILD_DIR / LAYER_ID).is_dir():
+    if force_build or not (BUILD_DIR / LAYER_ID).is_dir():
         if not allow_build:
             report.skipped = ".aws-sam/build is missing and building was not allowed (--no-build)"
             return report
@@ -94,6 +106,7 @@ def measure_packages(allow_build: bool) -> PackageReport:
             return report
         report.built_now = True
     layer_dir = BUILD_DIR / LAYER_ID
+    report.stale = newer_inputs((BUILD_DIR / "template.yaml").stat().st_mtime)
     zipped, unzipped, files = zip_size(layer_dir)
     pycs = sum(1 for _ in layer_dir.rglob("*.pyc"))
     report.layer = Artifact("leadhooks layer", LAYER_ID, zipped, unzipped, files, pycs)

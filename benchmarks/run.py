@@ -59,6 +59,7 @@ class Options:
     fanout_latency_ms: int
     memory_n: int
     allow_build: bool
+    force_build: bool
     sections: tuple[str, ...]
     out: Path
 
@@ -74,6 +75,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--fanout-reps", type=int, help="repetitions of each fan-out case (5)")
     parser.add_argument("--memory-n", type=int, help="requests in the memory run (1000)")
     parser.add_argument("--no-build", action="store_true", help="never run `make sam-build`")
+    parser.add_argument("--build", action="store_true", help="run `make sam-build` first, even if built")
     parser.add_argument("--only", help=f"comma-separated sections: {','.join(SECTIONS)}")
     parser.add_argument("--out", default=str(REPO / ".bench"))
     args = parser.parse_args(argv)
@@ -94,6 +96,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         fanout_latency_ms=100,
         memory_n=args.memory_n or (200 if quick else 1000),
         allow_build=not args.no_build,
+        force_build=bool(args.build),
         sections=sections,
         out=Path(args.out),
     )
@@ -431,7 +434,7 @@ def package_section(opts: Options, summary: Table, results: dict[str, Any]) -> l
     progress(
         "package sizes" + ("" if (BUILD_DIR / "LeadhooksLayer").is_dir() else ": running make sam-build")
     )
-    report: PackageReport = measure_packages(opts.allow_build)
+    report: PackageReport = measure_packages(opts.allow_build, opts.force_build and opts.allow_build)
     table = Table(
         "Package size (.aws-sam/build, zipped with deflate as SAM uploads it)",
         ["artifact", "zipped", "unzipped", "files"],
@@ -450,6 +453,11 @@ def package_section(opts: Options, summary: Table, results: dict[str, Any]) -> l
     built = datetime.fromtimestamp((BUILD_DIR / "LeadhooksLayer").stat().st_mtime, UTC)
     table.note(f"boto3/botocore/s3transfer in the layer: {', '.join(report.forbidden_found) or 'none'}")
     table.note(f"of the layer's files, {layer.pyc_files} are .pyc (bytecode for the runtime's Python)")
+    if report.stale:
+        shown = ", ".join(report.stale[:4]) + (
+            f" and {len(report.stale) - 4} more" if len(report.stale) > 4 else ""
+        )
+        table.note(f"STALE build: changed since it was made: {shown} (`make bench BENCH_ARGS=--build`)")
     table.note(
         f"build from {built:%Y-%m-%d %H:%M} UTC"
         + (" (built by this run)" if report.built_now else "; `make sam-build` to refresh")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -115,3 +116,19 @@ def test_vendor_down_means_202_queued(clean: Stack) -> None:
 
 def test_unknown_route_is_404_json(clean: Stack) -> None:
     assert requests.get(f"{clean.api}/nope", timeout=5).status_code == 404
+
+
+def test_vendor_that_hangs_times_out_and_the_lead_is_queued(clean: Stack) -> None:
+    clean.faults(latencyMs=2500)  # beyond the stack's 2 s read timeout
+    response = raw_post(
+        clean,
+        "/vitec/person-leads",
+        json.dumps(body("vitec_person_lead.json")).encode(),
+        {**API_KEY_HEADERS, "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert response.status_code == 202, response.text
+    assert response.json()["status"] == "queued"
+    assert len(clean.messages(clean.failure_queue)) == 1
+    # The sandbox finishes the slow calls after we gave up on them: let them land before the next test.
+    clean.faults(latencyMs=0)
+    time.sleep(3)
