@@ -204,12 +204,13 @@ def layer_packages(layer_site: Path) -> list[str]:
 
 def measure_without_pyc(
     python: str, spec: FunctionSpec, product_env: dict[str, str], layer_site: Path, runs: int
-) -> list[ColdRun]:
+) -> tuple[list[ColdRun], list[ColdRun]]:
     """Cold runs with the layer's modules as `sam build` ships them: sources only, no .pyc.
 
     /opt is read-only in Lambda, so such modules are compiled again on every cold start. The
     layer's packages are copied from the bench venv (this machine's builds of the same pins)
     without __pycache__, put first on sys.path, and bytecode writing is switched off.
+    Returns those runs and baseline runs interleaved with them (the same drift hits both).
     """
     purelib = subprocess.run(
         [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
@@ -232,7 +233,13 @@ def measure_without_pyc(
             product_env, {"PYTHONPATH": f"{target}{os.pathsep}{REPO}", "PYTHONDONTWRITEBYTECODE": "1"}
         )
         event = sample_event(spec)[0]
-        return [run_cold(python, spec.handler, fresh(event), env)[0] for _ in range(runs)]
+        baseline_env = child_env(product_env)
+        measured: list[ColdRun] = []
+        baseline: list[ColdRun] = []
+        for _ in range(runs):
+            measured.append(run_cold(python, spec.handler, fresh(event), env)[0])
+            baseline.append(run_cold(python, spec.baseline_handler, fresh(event), baseline_env)[0])
+        return measured, baseline
 
 
 # What the cold path is made of: each line runs alone in a fresh process (import + construction).
