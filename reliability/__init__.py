@@ -1,0 +1,1 @@
+"""`make reliability`: fault soak, redelivery storm, hostile input, authentication and privacy checks."""
