@@ -48,14 +48,10 @@ def local_stack() -> Iterator[Stack]:
     from moto.server import ThreadedMotoServer
 
     from local.aws import seed, wait_until_up
-    from local.sandbox.server import SandboxHandler, start_sandbox
+    from local.sandbox.server import start_sandbox
 
     # moto's werkzeug server logs every request on stderr.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    # The sandbox writes a reply's headers and body in two sends; with Nagle's algorithm on, the
-    # body waits for the client's delayed ACK (~40 ms on Linux loopback) and every vendor call
-    # looks 40x slower than it is. A real vendor's server does not behave like that.
-    SandboxHandler.disable_nagle_algorithm = True
     aws_port = free_port()
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
     moto.start()

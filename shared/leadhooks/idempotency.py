@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from leadhooks.aws import get_boto3_session
 from leadhooks.errors import ConflictError, IdempotencyStoreError
 from leadhooks.settings import get_settings
 
@@ -47,7 +48,9 @@ def idempotent(func: Callable[..., M], output: type[M]) -> Callable[..., M]:
     decorate: Callable[[Callable[..., M]], Callable[..., M]] = idempotent_function(
         data_keyword_argument="key",
         config=config,
-        persistence_store=DynamoDBPersistenceLayer(table_name=settings.idempotency_table),
+        persistence_store=DynamoDBPersistenceLayer(
+            table_name=settings.idempotency_table, boto3_session=get_boto3_session()
+        ),
         output_serializer=PydanticSerializer(model=output),
     )
     return decorate(func)
