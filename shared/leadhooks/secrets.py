@@ -5,10 +5,26 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
+from leadhooks.aws import get_boto3_session
 from leadhooks.errors import ConfigurationError, InputValidationError
 from leadhooks.settings import get_settings
+
+
+@lru_cache(maxsize=1)
+def provider() -> Any:
+    """Powertools' cached Secrets Manager provider, on the process's one boto3 session."""
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    return SecretsProvider(boto3_session=get_boto3_session())
+
+
+def clear_cache() -> None:
+    """Forget cached secret values (after a rotation, or in tests)."""
+    if provider.cache_info().currsize:
+        provider().clear_cache()
 
 
 def _read_json_secret(secret_id: str | None, env_name: str) -> dict[str, Any]:
@@ -17,7 +33,7 @@ def _read_json_secret(secret_id: str | None, env_name: str) -> dict[str, Any]:
     from aws_lambda_powertools.utilities import parameters
 
     try:
-        value = parameters.get_secret(secret_id, transform="json", max_age=get_settings().secrets_max_age_s)
+        value = provider().get(secret_id, transform="json", max_age=get_settings().secrets_max_age_s)
     except parameters.exceptions.TransformParameterError:
         raise ConfigurationError(f"secret {env_name} is not valid JSON") from None
     except parameters.exceptions.GetParameterError:

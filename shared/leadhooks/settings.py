@@ -35,6 +35,8 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(256 * 1024, alias="MAX_BODY_BYTES", gt=0)
     idempotency_ttl_s: int = Field(7 * 24 * 3600, alias="IDEMPOTENCY_TTL_S", gt=0)
     tracing: bool = Field(False, alias="LEADHOOKS_TRACING")
+    # SnapStart: build AWS clients, models and phone metadata at init so the snapshot holds them.
+    prime_at_init: bool = Field(False, alias="LEADHOOKS_PRIME_AT_INIT")
     # Waits between replays of a queued delivery, in seconds (comma-separated in the environment).
     # A delivery is parked once it has been tried as many times as there are steps (docs/operations.md).
     replay_backoff_s: tuple[int, ...] = Field((60, 300, 1800, 7200, 21600), alias="REPLAY_BACKOFF_S")

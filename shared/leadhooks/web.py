@@ -111,7 +111,13 @@ def lambda_entrypoint(router: Router) -> tuple[Any, Callable[[dict[str, Any], An
 
     from leadhooks.idempotency import bind_lambda_context
     from leadhooks.observability import metrics
+    from leadhooks.settings import get_settings
 
+    if get_settings().prime_at_init:  # also checks the environment once, at init, loudly
+        from leadhooks.logic.delivery import prime as prime_delivery
+        from leadhooks.warmup import prime
+
+        prime(prime_delivery)
     app = APIGatewayRestResolver()
     app.include_router(router)
 

@@ -220,6 +220,11 @@ def _sender() -> Callable[..., StoredOutcome]:
     return idempotent(_run, StoredOutcome)
 
 
+def prime() -> None:
+    """Build the idempotency store's DynamoDB client now (SnapStart init), not on the first request."""
+    _sender()
+
+
 def send_once(spec: OperationSpec, delivery_id: str, model: OperationRequest) -> StoredOutcome:
     """A repeated deliveryId gets the first answer and never reaches the vendor again."""
     try:
