@@ -11,9 +11,12 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from aws_lambda_powertools.event_handler import HttpResolver
+from aws_lambda_powertools.event_handler import HttpResolver, Response
 from leadhooks.idempotency import bind_lambda_context
 from leadhooks.settings import get_settings
+
+from local import openapi
+from local.openapi import LocalResolver
 
 FUNCTIONS = (
     "omnicasa_contact_on_me",
@@ -39,11 +42,30 @@ class _LocalContext:
 
 
 def build_resolver() -> HttpResolver:
-    resolver = HttpResolver()
+    resolver = LocalResolver()
     for name in FUNCTIONS:
         module = importlib.import_module(f"functions.{name}.app")
         resolver.include_router(module.router)
+    enable_openapi(resolver)
     return resolver
+
+
+def enable_openapi(resolver: HttpResolver) -> None:
+    """Swagger UI at `/docs`, the document at `/openapi.json` (also `/docs?format=json`). Local only:
+    a Lambda cold start never builds it."""
+    resolver.configure_openapi(
+        title=openapi.TITLE,
+        version=openapi.VERSION,
+        description=openapi.DESCRIPTION,
+        security_schemes=openapi.SECURITY_SCHEMES,
+        security=[{openapi.API_KEY_SCHEME: []}],
+    )
+    resolver.enable_swagger(path="/docs")
+
+    @resolver.get("/openapi.json", include_in_schema=False)
+    def openapi_json() -> Response[str]:
+        document = resolver.get_openapi_json_schema()
+        return Response(status_code=200, content_type="application/json", body=document)
 
 
 class BodyGuard:

@@ -1,12 +1,19 @@
-"""Credentials from Secrets Manager through Powertools' cached parameters (DESIGN §7).
+"""Credentials from Secrets Manager, read through a cache (DESIGN §7).
 
-`parameters` imports boto3, so it is imported on first use, not at cold start.
+Two ways, one cache policy (`SECRETS_MAX_AGE_S`): the AWS Parameters and Secrets Lambda Extension
+over localhost HTTP when its layer is attached (`LEADHOOKS_SECRETS_VIA_EXTENSION=true`: no boto3 on
+the request path), else Powertools' SecretsProvider, which imports boto3 on first use.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from functools import lru_cache
 from typing import Any
+
+import requests
 
 from leadhooks.aws import get_boto3_session
 from leadhooks.errors import ConfigurationError, InputValidationError
@@ -23,13 +30,45 @@ def provider() -> Any:
 
 def clear_cache() -> None:
     """Forget cached secret values (after a rotation, or in tests)."""
+    _extension_cache.clear()
     if provider.cache_info().currsize:
         provider().clear_cache()
+
+
+_extension_cache: dict[str, tuple[float, Any]] = {}
+
+
+def _read_via_extension(secret_id: str, env_name: str) -> Any:
+    """GET /secretsmanager/get on the extension; the session token proves we run in this sandbox."""
+    settings = get_settings()
+    cached = _extension_cache.get(secret_id)
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
+    from leadhooks.http import get_session
+
+    try:
+        response = get_session().get(
+            f"http://localhost:{settings.secrets_extension_port}/secretsmanager/get",
+            params={"secretId": secret_id},
+            headers={"X-Aws-Parameters-Secrets-Token": os.environ.get("AWS_SESSION_TOKEN", "")},
+            timeout=(1.0, 5.0),
+        )
+        response.raise_for_status()
+        value = json.loads(response.json()["SecretString"])
+    except (requests.RequestException, ValueError, KeyError, TypeError):
+        raise ConfigurationError(f"secret {env_name} could not be read through the extension") from None
+    _extension_cache[secret_id] = (time.monotonic() + settings.secrets_max_age_s, value)
+    return value
 
 
 def _read_json_secret(secret_id: str | None, env_name: str) -> dict[str, Any]:
     if not secret_id:
         raise ConfigurationError(f"{env_name} is not set")
+    if get_settings().secrets_via_extension:
+        value = _read_via_extension(secret_id, env_name)
+        if not isinstance(value, dict):
+            raise ConfigurationError(f"secret {env_name} must be a JSON object")
+        return value
     from aws_lambda_powertools.utilities import parameters
 
     try:

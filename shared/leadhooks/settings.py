@@ -24,6 +24,10 @@ class Settings(BaseModel):
     omnicasa_secret_id: str | None = Field(None, alias="OMNICASA_SECRET_ID")
     inbound_secret_id: str | None = Field(None, alias="INBOUND_SECRET_ID")
     secrets_max_age_s: int = Field(300, alias="SECRETS_MAX_AGE_S", ge=0)
+    # Read secrets through the AWS Parameters and Secrets Lambda Extension (localhost HTTP, no boto3)
+    # when its layer is attached; otherwise through Powertools' SecretsProvider (boto3).
+    secrets_via_extension: bool = Field(False, alias="LEADHOOKS_SECRETS_VIA_EXTENSION")
+    secrets_extension_port: int = Field(2773, alias="PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", gt=0, lt=65536)
     # Outbound HTTP: connect/read timeouts and the whole in-request retry budget, kept well under
     # API Gateway's 29 s integration limit (DESIGN §6 caps a single call at 30 s).
     http_connect_timeout_s: float = Field(3.05, alias="HTTP_CONNECT_TIMEOUT_S", gt=0, le=30)

@@ -19,8 +19,10 @@ def prime(*builders: Callable[[], object]) -> None:
     from leadhooks.aws import get_client
     from leadhooks.logic.registry import OPERATIONS
     from leadhooks.models.vitec import ContactsQuery
+    from leadhooks.settings import get_settings
 
-    secrets.provider()  # boto3 session + Secrets Manager client
+    if not get_settings().secrets_via_extension:
+        secrets.provider()  # boto3 session + Secrets Manager client
     get_client("sqs")
     import phonenumbers
     from stdnum.se import personnummer  # noqa: F401

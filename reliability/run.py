@@ -1,0 +1,156 @@
+"""`python -m reliability.run [--quick] [--only soak,storm,...]`: the reliability suite (docs/reliability.md).
+
+Starts one local stack (moto, vendor sandbox, API) on free loopback ports, runs each scenario on a
+clean stack (`RunningStack.reset()`), prints one table, writes it to `.reliability/report.md`, and
+exits 1 if any scenario broke an invariant. The product's own log lines (thousands, JSON) go to
+`.reliability/stack.log`, not to the terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import os
+import sys
+import time
+import traceback
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO
+
+from reliability.accounting import format_table
+from reliability.common import Row
+
+SCENARIOS = ("soak", "storm", "hostile", "auth", "privacy")
+TITLES = {
+    "soak": "fault soak",
+    "storm": "redelivery storm",
+    "hostile": "hostile input",
+    "auth": "authentication",
+    "privacy": "privacy",
+}
+# In-request retries quick and bounded, replays immediate: faults cost seconds, not minutes.
+SUITE_ENV = {
+    "HTTP_BACKOFF_BASE_S": "0.01",
+    "HTTP_READ_TIMEOUT_S": "1",
+    "HTTP_BUDGET_S": "4",
+    "RETRY_AFTER_CAP_S": "0.2",
+    "REPLAY_BACKOFF_S": "0,0,0,0,0",
+}
+OUT_DIR = Path(".reliability")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m reliability.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer requests (the setting `make test` uses)")
+    parser.add_argument(
+        "--only",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated scenarios to run (default: all of {','.join(SCENARIOS)})",
+    )
+    parser.add_argument("--out", type=Path, default=OUT_DIR, help="where report.md and stack.log go")
+    args = parser.parse_args(argv)
+    chosen = [name.strip() for name in str(args.only).split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in SCENARIOS]
+    if unknown or not chosen:
+        parser.error(f"--only takes names from {','.join(SCENARIOS)}; got {args.only!r}")
+    args.scenarios = [name for name in SCENARIOS if name in chosen]
+    return args
+
+
+@contextlib.contextmanager
+def product_output_to(log_path: Path) -> Iterator[IO[str]]:
+    """Send file descriptors 1 and 2 (the product's log handlers write there) to `log_path`.
+
+    Yields a stream on the original stdout for the suite's own output. fd-level, so anything a
+    scenario captures itself (e.g. by dup2 over fd 1) still works inside.
+    """
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved_out, saved_err = os.dup(1), os.dup(2)
+    console = os.fdopen(os.dup(saved_out), "w", buffering=1, encoding="utf-8")
+    with open(log_path, "w", encoding="utf-8") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield console
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved_out, 1)
+            os.dup2(saved_err, 2)
+            os.close(saved_out)
+            os.close(saved_err)
+            console.close()
+
+
+def run_scenario(name: str, stack: object, quick: bool, log: IO[str]) -> list[Row]:
+    """Import `reliability.<name>` and run it; a missing module is a skipped row, a crash a failed one."""
+    module_name = f"reliability.{name}"
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        return [Row(scenario=TITLES[name], notes=f"skipped: {module_name} does not exist yet")]
+    started = time.monotonic()
+    try:
+        rows = list(module.run(stack, quick))
+    except Exception as exc:
+        log.write(traceback.format_exc())
+        row = Row(scenario=TITLES[name], seconds=time.monotonic() - started)
+        row.failures.append(f"crashed: {type(exc).__name__}: {str(exc)[:300]} (traceback in stack.log)")
+        return [row]
+    return rows or [Row(scenario=TITLES[name], notes="no rows returned")]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    out: Path = args.out
+    mode = "quick" if args.quick else "full"
+    command = "make reliability-quick" if args.quick else "make reliability"
+    rows: list[Row] = []
+    started = time.monotonic()
+    with product_output_to(out / "stack.log") as console:
+        from local.stack import running_stack
+
+        print(f"reliability ({mode}): starting the local stack on loopback", file=console)
+        with running_stack(SUITE_ENV) as stack:
+            for name in args.scenarios:
+                print(f"reliability: {name} ...", file=console)
+                stack.reset()
+                try:
+                    scenario_rows = run_scenario(name, stack, args.quick, sys.stderr)
+                except Exception as exc:  # an import error inside a scenario module
+                    traceback.print_exc()
+                    row = Row(scenario=TITLES[name])
+                    row.failures.append(f"could not load reliability.{name}: {type(exc).__name__}: {exc}")
+                    scenario_rows = [row]
+                for row in scenario_rows:
+                    print(
+                        f"reliability: {row.scenario}: {row.seconds:.1f} s, "
+                        f"{'FAILED' if row.failures else 'ok'}",
+                        file=console,
+                    )
+                rows.extend(scenario_rows)
+    total = time.monotonic() - started
+    table = format_table(rows)
+    failures = [(row.scenario, failure) for row in rows for failure in row.failures]
+    lines = [f"$ {command}", "", table, ""]
+    if failures:
+        lines.append(f"FAILED: {len(failures)} broken invariant(s)")
+        lines.extend(f"- {scenario}: {failure}" for scenario, failure in failures)
+    else:
+        lines.append(f"all invariants held ({mode}, {total:.0f} s)")
+    report = "\n".join(lines) + "\n"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.md").write_text(report, encoding="utf-8")
+    print(report, end="")
+    print(f"(written to {out / 'report.md'}; product log in {out / 'stack.log'})")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
