@@ -39,7 +39,7 @@ sandbox-tests: venv
 integration: venv
 	$(PY) -m pytest tests/integration -q
 
-test: venv sam-venv lint typecheck unit sandbox-tests integration sam-validate sam-build
+test: venv sam-venv lint typecheck unit sandbox-tests integration reliability-quick sam-validate sam-build iac-check
 	@echo "make test: all checks passed"
 
 events: venv  ## re-sign the Typeform / Zapier / Standard Webhooks sample events (the latter expire in 5 min)

@@ -6,9 +6,11 @@ resolver that included it last (PLATFORM-NOTES), so the Lambda resolvers are nev
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aws_lambda_powertools.event_handler import HttpResolver, Response
@@ -17,6 +19,9 @@ from leadhooks.settings import get_settings
 
 from local import openapi
 from local.openapi import LocalResolver
+
+# Requests served at the same time (like concurrent Lambda invocations); more wait for a thread.
+CONCURRENT_REQUESTS = 16
 
 FUNCTIONS = (
     "omnicasa_contact_on_me",
@@ -74,11 +79,19 @@ class BodyGuard:
     def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.workers = ThreadPoolExecutor(max_workers=CONCURRENT_REQUESTS, thread_name_prefix="api")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        for name, value in scope.get("headers", []):
+            try:
+                value.decode("utf-8")
+            except UnicodeDecodeError:  # Powertools decodes every header as UTF-8: a bare 500 otherwise
+                header = name.decode("latin-1")
+                await _reject(send, 400, "bad_request", f"the header '{header}' is not valid UTF-8", header)
+                return
         body = b""
         more = True
         while more:
@@ -87,13 +100,13 @@ class BodyGuard:
             more = bool(message.get("more_body", False))
             if len(body) > self.max_bytes:
                 await _reject(
-                    send, 413, "payload_too_large", f"the body is larger than {self.max_bytes} bytes"
+                    send, 413, "payload_too_large", f"the body is larger than {self.max_bytes} bytes", "body"
                 )
                 return
         try:
             body.decode("utf-8")
         except UnicodeDecodeError:
-            await _reject(send, 400, "bad_request", "the body is not valid UTF-8")
+            await _reject(send, 400, "bad_request", "the body is not valid UTF-8", "body")
             return
         sent = False
 
@@ -104,11 +117,33 @@ class BodyGuard:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
 
-        await self.app(scope, replay, send)
+        # Lambda runs concurrent requests side by side, each in its own execution environment. The
+        # routes are synchronous, and HttpResolver calls a synchronous route on the event loop, so
+        # served directly one slow vendor call would hold up every other request, and concurrent
+        # copies of one delivery (the idempotency race that answers 409) could never overlap.
+        # Each request therefore runs on a worker thread with its own event loop; the answer is
+        # collected there and sent from here.
+        answer: list[MutableMapping[str, Any]] = []
+
+        async def collect(message: MutableMapping[str, Any]) -> None:
+            answer.append(message)
+
+        async def handle() -> None:
+            await self.app(scope, replay, collect)
+
+        def serve() -> None:
+            asyncio.run(handle())
+
+        await asyncio.get_running_loop().run_in_executor(self.workers, serve)
+        for message in answer:
+            await send(message)
 
 
-async def _reject(send: Send, status: int, code: str, message: str) -> None:
-    payload = json.dumps({"error": code, "message": message}).encode()
+async def _reject(send: Send, status: int, code: str, message: str, field: str) -> None:
+    """The product's error shape (`ErrorBody`): `errors[].field` names the body or header at fault."""
+    reason = message.removeprefix(f"the header '{field}' ").removeprefix("the body ")
+    errors = [{"field": field, "reason": reason}]
+    payload = json.dumps({"error": code, "message": message, "errors": errors}).encode()
     await send(
         {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]}
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import threading
 import time
 from typing import Any
 
@@ -21,6 +23,43 @@ def _client(service: str, aws_port: int) -> Any:
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
+
+
+_ITEM_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
+_item_write_lock = threading.RLock()
+
+
+def atomic_conditional_writes() -> None:
+    """Make moto's DynamoDB item writes atomic, as DynamoDB's are. Call before the server serves.
+
+    moto evaluates a ConditionExpression and then writes the item with no lock, and its server is
+    threaded. So two concurrent conditional PutItems on one key can both succeed: about 1 key in 300
+    with three writers at once. Powertools idempotency relies on that condition to let only one
+    concurrent copy of a delivery through. On the emulator, a redelivery storm would then reach the
+    vendor twice; on DynamoDB it cannot. One lock around every item write restores the guarantee.
+    """
+    from moto.dynamodb.models import DynamoDBBackend
+
+    if getattr(DynamoDBBackend, "_leadhooks_atomic_writes", False):
+        return
+    for name in _ITEM_WRITES:
+        original = getattr(DynamoDBBackend, name)
+
+        @functools.wraps(original)
+        def locked(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with _item_write_lock:
+                return _original(self, *args, **kwargs)
+
+        setattr(DynamoDBBackend, name, locked)
+    DynamoDBBackend._leadhooks_atomic_writes = True  # type: ignore[attr-defined]
+
+
+def serve(argv: list[str] | None = None) -> None:
+    """`python -m local.aws -H 127.0.0.1 -p 5000`: moto's own server, with atomic item writes."""
+    atomic_conditional_writes()
+    from moto.server import main
+
+    main(argv)
 
 
 def wait_until_up(url: str, timeout_s: float = 30.0) -> None:
@@ -75,3 +114,7 @@ def seed(aws_port: int) -> None:
         )
     except dynamodb.exceptions.ResourceInUseException:
         pass
+
+
+if __name__ == "__main__":
+    serve()

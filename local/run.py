@@ -65,7 +65,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, stop)  # explicit: a parent may have started us with SIGINT ignored
 
     try:
-        start("aws", [py, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(aws_port)])
+        start("aws", [py, "-m", "local.aws", "-H", "127.0.0.1", "-p", str(aws_port)])  # moto, atomic writes
         start(
             "sandbox",
             [

@@ -100,11 +100,12 @@ def running_stack(env: dict[str, str] | None = None) -> Iterator[RunningStack]:
     """
     from moto.server import ThreadedMotoServer
 
-    from local.aws import seed, wait_until_up
+    from local.aws import atomic_conditional_writes, seed, wait_until_up
     from local.sandbox.server import start_sandbox
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request otherwise
     aws_port, api_port = free_port(), free_port()
+    atomic_conditional_writes()  # as DynamoDB: concurrent conditional writes on one key never both win
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
     moto.start()
     sandbox = start_sandbox(port=0)

@@ -108,7 +108,7 @@ def _identity(record: Mapping[str, Any], position: int) -> Any:
 
 
 def _counts(counter: Counter[str]) -> str:
-    return ", ".join(f"{key}×{n}" for key, n in sorted(counter.items()))
+    return ", ".join(f"{key}={n}" for key, n in sorted(counter.items()))
 
 
 def account(
@@ -187,13 +187,16 @@ def account(
 
     # ---- invariants ---------------------------------------------------------------------------
     if row.lost:
-        failures.append(f"lost = {row.lost}: accepted but neither delivered nor parked: {', '.join(lost[:10])}")
+        failures.append(
+            f"lost = {row.lost}: accepted but neither delivered nor parked: {', '.join(lost[:10])}"
+        )
     if row.duplicates:
         failures.append(f"duplicates = {row.duplicates}: the vendor holds a submission more than once")
     if row.queued:
         failures.append(f"queued = {row.queued}: still on the failure queue at the end")
     if row.server_errors:
-        failures.append(f"5xx = {row.server_errors}: {_counts(Counter(str(a.status) for a in answers if a.status and a.status >= 500))}")
+        statuses = Counter(str(a.status) for a in answers if a.status is not None and a.status >= 500)
+        failures.append(f"5xx = {row.server_errors}: {_counts(statuses)}")
     if no_answer:
         failures.append(f"{no_answer} request(s) got no HTTP answer from the API")
     if unexpected:
@@ -239,7 +242,9 @@ def format_table(rows: Sequence[Row]) -> str:
         ]
         return "| " + " | ".join(padded) + " |"
 
-    rule = "|" + "|".join(
-        ("-" * (w + 1) + ":") if name in _NUMERIC else ("-" * (w + 2)) for name, w in zip(HEADER, widths, strict=True)
-    ) + "|"
+    dashes = [
+        "-" * (width + 1) + ":" if name in _NUMERIC else "-" * (width + 2)
+        for name, width in zip(HEADER, widths, strict=True)
+    ]
+    rule = "|" + "|".join(dashes) + "|"
     return "\n".join([line(cells[0]), rule, *(line(c) for c in cells[1:])])

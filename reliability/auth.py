@@ -7,7 +7,8 @@ Typeform-Signature, Standard Webhooks), it sends:
 - **wrong**, **missing**, **malformed** credentials, and signed requests that were **tampered** with
   (body, webhook-id), plus **downgrade** attempts (a valid x-api-key next to a bad signature: the
   signature header decides, DESIGN §4);
-- Standard Webhooks timestamps more than 5 minutes **stale** or in the **future** (correctly signed);
+- Standard Webhooks timestamps more than 5 minutes **stale** or in the **future** (correctly signed;
+  Typeform signatures and API keys carry no time, so these apply to Standard Webhooks only);
 - **replays** of a captured valid Standard Webhooks request: identical within the tolerance window
   (answered idempotently, no second vendor write: "no effect"), with a different body within the window
   (signature mismatch), and identical after its timestamp has left the window (expired);
@@ -19,6 +20,10 @@ Invariants: every bad request is answered 401; the 401 body names the scheme tha
 and never contains the key, secret or signature that was sent (nor any configured one); nothing from a
 bad request reaches the vendor (`/_sandbox/records`, matched by a unique marker in each body) or the
 failure / parked queues; every control is delivered exactly once.
+
+Not covered, because the product does not promise it: the signatures cover the body only (DESIGN §4),
+so on `GET /vitec/contacts` (empty body) a Typeform-Signature is the same for every request, and a
+captured Standard Webhooks GET can be re-sent within its 5 minutes with another query string.
 
 The API must run in this process (as `local.stack.running_stack` does) for the in-process cache clear;
 against an API in another process, give it `SECRETS_MAX_AGE_S=0` instead (the rotation is then seen
@@ -288,7 +293,8 @@ def bad_cases(b: Builder, route: Route, creds: Credentials, quick: bool) -> list
     if not quick:
         probes += [
             api("key twice, comma-joined (malformed)", f"{creds.api_key},{creds.api_key}", ("mismatch",)),
-            api("non-ASCII key (malformed)", creds.api_key + "\u00e9", ("mismatch",)),
+            # requests sends header values as Latin-1: this puts the UTF-8 bytes of "é" on the wire.
+            api("non-ASCII key (malformed)", creds.api_key + "é".encode().decode("latin-1"), ("mismatch",)),
         ]
 
     def tf(label: str, make: Callable[[bytes], str], reasons: tuple[str, ...], **kw: Any) -> Probe:
@@ -538,7 +544,7 @@ def judge(probe: Probe, forbidden: tuple[str, ...]) -> list[str]:
     answer_text = probe.text + json.dumps(probe.answer_headers)
     for value in (*_sent_secrets(probe), *forbidden):
         if value and value in answer_text:
-            problems.append(f"{where}401 answer contains a key, secret or signature ({value[:4]}…)")
+            problems.append(f"{where}401 answer contains a key, signature or secret (sent or configured)")
             break
     return problems
 
@@ -588,6 +594,7 @@ def wait_until_accepted(sender: Sender, b: Builder, creds: Credentials) -> bool:
         probe = sender.send(control(b, contacts, "api_key", creds, "rotation probe"))
         if probe.status == 200:
             return True
+        sender.sent.remove(probe)  # not yet: a wait, not a broken control
         if time.monotonic() > deadline:
             return False
         time.sleep(0.5)
@@ -661,9 +668,8 @@ def run(stack: RunningStack, quick: bool) -> list[Row]:
             for scheme in SCHEMES:
                 sender.send(control(b, contacts, scheme, LOCAL, "old secret during the overlap"))
                 sender.send(control(b, contacts, scheme, rotated, "new secret during the overlap"))
+            # The first put proved that a new value is read at once; this one removes the old values.
             put_inbound_secret(stack, rotated.as_secret())
-            if not wait_until_accepted(sender, b, rotated):
-                row.failures.append("rotation: the rotated secret was not in use")
             for route in ROUTES:
                 for scheme in SCHEMES:
                     sender.send(control(b, route, scheme, rotated, "new secret after rotation"))
@@ -701,6 +707,7 @@ def run(stack: RunningStack, quick: bool) -> list[Row]:
 
     row.requests = len(sender.sent)
     row.delivered = len(delivered)
+    row.server_errors = sum(1 for p in sender.sent if p.status is not None and p.status >= 500)
     row.seconds = time.monotonic() - started
     no_effect = sum(1 for p in sender.sent if p.expect == "no_effect")
     row.notes = (
@@ -731,7 +738,7 @@ def _replays(sender: Sender, b: Builder, row: Row) -> None:
         if first.route.is_write and isinstance(first.answer, dict) and again.answer != first.answer:
             row.failures.append(f"{again.label}: answer differs from the first ({again.text[:200]})")
         # Same headers, another body, inside the window: the signature no longer matches. (A GET has
-        # no body to change; its query string is not signed: see docs/reliability.md.)
+        # no body to change, and its query string is not signed: see "Not covered" above.)
         if route.is_write:
             other_body, other_marker = b.body(route, "standard_webhooks")
             sender.resend(

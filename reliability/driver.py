@@ -6,8 +6,13 @@ Only loopback addresses (the `RunningStack` URLs); every loop has a count and a 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import threading
 import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,3 +129,41 @@ def drain_failure_queue(stack: RunningStack, *, max_rounds: int, cap_s: float) -
         result.capped = queue_depth(stack, stack.failure_queue) > 0
     result.seconds = time.monotonic() - started
     return result
+
+
+class VendorCallCounter(logging.Handler):
+    """Counts the product's own log lines about vendor calls: one per failed attempt (`vendor call
+    failed` / `vendor call transient status`) and one per success (`delivered`, `replayed`), so a
+    scenario can say what share of vendor calls the injected faults really hit."""
+
+    FAILED = frozenset({"vendor call failed", "vendor call transient status"})
+    SUCCEEDED = frozenset({"delivered", "replayed"})
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.INFO)
+        self.counts: Counter[str] = Counter()
+        self._count_lock = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.msg if isinstance(record.msg, str) else ""
+        if message in self.FAILED or message in self.SUCCEEDED:
+            with self._count_lock:
+                self.counts[message] += 1
+
+    def snapshot(self) -> tuple[int, int]:
+        """(failed attempts, successful calls) so far."""
+        with self._count_lock:
+            failed = sum(self.counts[m] for m in self.FAILED)
+            succeeded = sum(self.counts[m] for m in self.SUCCEEDED)
+        return failed, succeeded
+
+
+@contextmanager
+def counting_vendor_calls() -> Iterator[VendorCallCounter]:
+    product_logger = logging.getLogger(os.environ.get("POWERTOOLS_SERVICE_NAME", "leadhooks"))
+    counter = VendorCallCounter()
+    product_logger.addHandler(counter)
+    try:
+        yield counter
+    finally:
+        product_logger.removeHandler(counter)

@@ -13,6 +13,7 @@ import contextlib
 import importlib
 import os
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Iterator, Sequence
@@ -39,6 +40,8 @@ SUITE_ENV = {
     "REPLAY_BACKOFF_S": "0,0,0,0,0",
 }
 OUT_DIR = Path(".reliability")
+# The whole run's wall-clock cap (full, quick); each scenario also caps its own loops.
+SUITE_CAP_S = {False: 25 * 60.0, True: 5 * 60.0}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -50,6 +53,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help=f"comma-separated scenarios to run (default: all of {','.join(SCENARIOS)})",
     )
     parser.add_argument("--out", type=Path, default=OUT_DIR, help="where report.md and stack.log go")
+    parser.add_argument(
+        "--max-minutes",
+        type=float,
+        default=None,
+        help="stop the whole run (exit 1) after this long (default 25, quick 5)",
+    )
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in str(args.only).split(",") if name.strip()]
     unknown = [name for name in chosen if name not in SCENARIOS]
@@ -71,7 +80,7 @@ def product_output_to(log_path: Path) -> Iterator[IO[str]]:
     sys.stderr.flush()
     saved_out, saved_err = os.dup(1), os.dup(2)
     console = os.fdopen(os.dup(saved_out), "w", buffering=1, encoding="utf-8")
-    with open(log_path, "w", encoding="utf-8") as log:
+    with log_path.open("w", encoding="utf-8") as log:
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
         try:
@@ -106,19 +115,69 @@ def run_scenario(name: str, stack: object, quick: bool, log: IO[str]) -> list[Ro
     return rows or [Row(scenario=TITLES[name], notes="no rows returned")]
 
 
+def render(rows: Sequence[Row], command: str, summary: str) -> str:
+    """The report: the command, the table, then every broken invariant (or that none broke)."""
+    failures = [(row.scenario, failure) for row in rows for failure in row.failures]
+    lines = [f"$ {command}", "", format_table(rows), ""]
+    if failures:
+        lines.append(f"FAILED: {len(failures)} broken invariant(s)")
+        lines.extend(f"- {scenario}: {failure}" for scenario, failure in failures)
+    else:
+        lines.append(f"all invariants held ({summary})")
+    return "\n".join(lines) + "\n"
+
+
+class Watchdog:
+    """The suite's own wall-clock cap: past it, write what is known, say which scenario hung, exit 1.
+
+    Every scenario has its own caps; this catches one that does not keep them (a hung socket, a
+    deadlock), so `make test` in CI always ends.
+    """
+
+    def __init__(self, cap_s: float, rows: list[Row], command: str, out: Path, console: IO[str]) -> None:
+        self.rows, self.command, self.out, self.console = rows, command, out, console
+        self.current = "startup"
+        self.cap_s = cap_s
+        self._timer = threading.Timer(cap_s, self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._timer.cancel()
+
+    def _fire(self) -> None:
+        hung = Row(scenario=TITLES.get(self.current, self.current), seconds=self.cap_s)
+        hung.failures.append(f"the suite's wall-clock cap ({self.cap_s:.0f} s) was reached here; run stopped")
+        report = render([*self.rows, hung], self.command, "")
+        with contextlib.suppress(OSError):
+            (self.out / "report.md").write_text(report, encoding="utf-8")
+            self.console.write(report)
+            self.console.flush()
+        os._exit(1)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     out: Path = args.out
     mode = "quick" if args.quick else "full"
-    command = "make reliability-quick" if args.quick else "make reliability"
+    command = " ".join(["python -m reliability.run", *(argv if argv is not None else sys.argv[1:])])
+    cap_s = float(args.max_minutes) * 60 if args.max_minutes else SUITE_CAP_S[bool(args.quick)]
     rows: list[Row] = []
     started = time.monotonic()
-    with product_output_to(out / "stack.log") as console:
+    out.mkdir(parents=True, exist_ok=True)
+    with (
+        product_output_to(out / "stack.log") as console,
+        Watchdog(cap_s, rows, command, out, console) as watchdog,
+    ):
         from local.stack import running_stack
 
         print(f"reliability ({mode}): starting the local stack on loopback", file=console)
         with running_stack(SUITE_ENV) as stack:
             for name in args.scenarios:
+                watchdog.current = name
                 print(f"reliability: {name} ...", file=console)
                 stack.reset()
                 try:
@@ -129,27 +188,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                     row.failures.append(f"could not load reliability.{name}: {type(exc).__name__}: {exc}")
                     scenario_rows = [row]
                 for row in scenario_rows:
-                    print(
-                        f"reliability: {row.scenario}: {row.seconds:.1f} s, "
-                        f"{'FAILED' if row.failures else 'ok'}",
-                        file=console,
-                    )
+                    verdict = "FAILED" if row.failures else "ok"
+                    print(f"reliability: {row.scenario}: {row.seconds:.1f} s, {verdict}", file=console)
                 rows.extend(scenario_rows)
-    total = time.monotonic() - started
-    table = format_table(rows)
-    failures = [(row.scenario, failure) for row in rows for failure in row.failures]
-    lines = [f"$ {command}", "", table, ""]
-    if failures:
-        lines.append(f"FAILED: {len(failures)} broken invariant(s)")
-        lines.extend(f"- {scenario}: {failure}" for scenario, failure in failures)
-    else:
-        lines.append(f"all invariants held ({mode}, {total:.0f} s)")
-    report = "\n".join(lines) + "\n"
-    out.mkdir(parents=True, exist_ok=True)
+            watchdog.current = "shutdown"
+    report = render(rows, command, f"{mode}, {time.monotonic() - started:.0f} s")
     (out / "report.md").write_text(report, encoding="utf-8")
-    print(report, end="")
-    print(f"(written to {out / 'report.md'}; product log in {out / 'stack.log'})")
-    return 1 if failures else 0
+    sys.stdout.write(report)
+    sys.stdout.write(f"(written to {out / 'report.md'}; product log in {out / 'stack.log'})\n")
+    return 1 if any(row.failures for row in rows) else 0
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from leadhooks.errors import AnswerLostError, TransientVendorError
-from leadhooks.masking import mask_url
+from leadhooks.masking import mask_url_for_log
 from leadhooks.observability import logger
 from leadhooks.settings import get_settings
 
@@ -116,7 +116,7 @@ def send(
             sent = _was_sent(exc)
             kind = type(exc).__name__
             logger.warning(
-                "vendor call failed", extra={"vendor": vendor, "url": mask_url(url), "error": kind}
+                "vendor call failed", extra={"vendor": vendor, "url": mask_url_for_log(url), "error": kind}
             )
             if sent and not retry_lost_answer:
                 raise AnswerLostError(
@@ -132,7 +132,7 @@ def send(
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             logger.warning(
                 "vendor call transient status",
-                extra={"vendor": vendor, "url": mask_url(url), "status": response.status_code},
+                extra={"vendor": vendor, "url": mask_url_for_log(url), "status": response.status_code},
             )
             last = TransientVendorError(
                 f"{vendor} answered HTTP {response.status_code}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote
 
 MASK = "*****"
 
@@ -28,6 +29,13 @@ def mask_url(url: str) -> str:
     """Hide path-embedded secrets and user-info in a URL."""
     url = _URL_SECRET.sub(r"\1" + MASK, url)
     return _URL_USERINFO.sub(r"\1" + MASK + "@", url)
+
+
+def mask_url_for_log(url: str) -> str:
+    """A vendor URL fit for a log line: percent-decoded, then secrets, user-info and any personal data
+    in it masked (a caller can put an e-mail, personnummer or phone number where an id belongs, and
+    `GET /vitec/contacts` puts the caller's ids in the vendor's path)."""
+    return mask_text(unquote(url))
 
 
 def mask_text(text: str, secrets: tuple[str, ...] = ()) -> str:

@@ -109,3 +109,19 @@ def test_retry_after_forms() -> None:
     assert parse_retry_after(None) is None
     assert parse_retry_after("garbage") is None
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == pytest.approx(10)
+
+
+def test_logged_vendor_urls_carry_no_personal_data(stub, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GET /vitec/contacts puts the caller's ids in the vendor's path: one may be a personnummer, an
+    e-mail or a phone number (percent-encoded, too). The retry warnings log the URL masked."""
+    logged: list[dict[str, Any]] = []
+    monkeypatch.setattr(http.logger, "warning", lambda msg, extra: logged.append(extra))
+    stub(response(503), requests.ConnectionError("refused"), response(503))
+    url = "http://vitec/CRM/Contact/M10001/c-1,19811228-9874,kanarie%40example.se,%2B46701740698"
+    with pytest.raises(TransientVendorError):
+        send("GET", url, vendor="vitec", retry_lost_answer=True, policy=FAST)
+    assert len(logged) == 3
+    for extra in logged:
+        for secret in ("19811228-9874", "kanarie", "46701740698"):
+            assert secret not in extra["url"], extra["url"]
+        assert extra["url"].startswith("http://vitec/CRM/Contact/M10001/c-1,")

@@ -299,6 +299,32 @@ def test_show_reveal_prints_the_envelope_as_parked(sqs: FakeSQS) -> None:
     assert json.loads(out)["request"]["person"]["email"]["emailAddress"] == "anna@example.com"
 
 
+@pytest.mark.parametrize(
+    ("field", "reason"), [("raw", "invalid_input"), ("rawBody", "malformed_message")]
+)
+def test_show_withholds_a_body_kept_as_received(sqs: FakeSQS, field: str, reason: str) -> None:
+    """A body the adapter could not read (a Typeform payload with an invalid personnummer) is kept as
+    text; its answers sit under generic keys (`text`), so key-based masking cannot find the surname."""
+    raw = json.dumps({"form_response": {"answers": [
+        {"field": {"ref": "person.lastName"}, "type": "text", "text": "Kanarieson"},
+        {"field": {"ref": "address"}, "type": "text", "text": "Kanariegatan 7"},
+        {"field": {"ref": "person.socialSecurityNumber"}, "type": "text", "text": "19811228-9875"},
+    ]}})
+    env = FailureEnvelope(delivery_id="d-raw", operation="vitec_person_lead", request={field: raw},
+                          reason=reason, parked_at=datetime.now(UTC))
+    park(sqs, env)
+    junk_id = {"deliveryId": {"DataType": "String", "StringValue": "d-junk"}}
+    sqs.put(PARKED, f"not an envelope: {raw}", junk_id)
+    for delivery_id in ("d-raw", "d-junk"):
+        code, out = run(sqs, "parked", "show", delivery_id)
+        assert code == 0
+        for secret in ("Kanarieson", "Kanariegatan", "19811228-9875"):
+            assert secret not in out, (delivery_id, secret)
+        assert "--reveal shows them" in out
+    _, revealed = run(sqs, "parked", "show", "d-raw", "--reveal")
+    assert "Kanarieson" in revealed
+
+
 def test_show_unknown_id_fails(sqs: FakeSQS, capsys: pytest.CaptureFixture[str]) -> None:
     park(sqs, parked_envelope("d-1"))
     code, _ = run(sqs, "parked", "show", "d-missing")

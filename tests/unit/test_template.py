@@ -7,6 +7,7 @@ schema cannot know: routes, runtime, layer, log retention, encryption, least pri
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +126,16 @@ def test_log_retention_defaults_to_30_days(template: dict[str, Any]) -> None:
     assert template["Parameters"]["LogRetentionDays"]["Default"] == 30
 
 
+def test_every_log_group_has_retention(resources: dict[str, Any]) -> None:
+    """Functions' and the API's access log groups alike: none keeps personal data forever."""
+    groups = {k: r for k, r in resources.items() if r["Type"] == "AWS::Logs::LogGroup"}
+    assert len(groups) == len(FUNCTIONS) + 1
+    for logical_id, group in groups.items():
+        assert group["Properties"].get("RetentionInDays") == {"Ref": "LogRetentionDays"}, logical_id
+    access_log = resources["LeadhooksApi"]["Properties"]["AccessLogSetting"]["DestinationArn"]
+    assert access_log == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+
+
 @pytest.mark.parametrize("name", API_FUNCTIONS)
 def test_api_route(template: dict[str, Any], name: str) -> None:
     logical_id, method, path = FUNCTIONS[name]
@@ -203,6 +214,20 @@ def test_queues_are_encrypted(resources: dict[str, Any], logical_id: str) -> Non
     assert props.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in props
 
 
+def test_every_queue_is_encrypted_and_tls_only(resources: dict[str, Any]) -> None:
+    queues = {k for k, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
+    assert queues == {"FailureQueue", "ParkedQueue"}
+    for logical_id in queues:
+        props = resources[logical_id]["Properties"]
+        assert props.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in props, logical_id
+    policies = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::SQS::QueuePolicy"]
+    covered = {q["Ref"] for p in policies for q in p["Queues"]}
+    assert covered == queues
+    for policy in policies:
+        (deny,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+        assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
 def test_parked_queue_keeps_messages_14_days(resources: dict[str, Any]) -> None:
     assert resources["ParkedQueue"]["Properties"]["MessageRetentionPeriod"] == 1209600
 
@@ -250,6 +275,64 @@ def test_secret_placeholders_have_the_documented_shape(
     secret = resources[logical_id]
     assert secret["Type"] == "AWS::SecretsManager::Secret"
     assert set(json.loads(secret["Properties"]["SecretString"])) == keys
+
+
+# ---- throttling -----------------------------------------------------------------------------
+
+
+def test_api_stage_is_throttled(template: dict[str, Any], resources: dict[str, Any]) -> None:
+    """Every route of the stage has a burst and a rate limit (429 above them): the API functions'
+    bound, instead of reserved concurrency (.checkov.yaml, CKV_AWS_115)."""
+    settings = resources["LeadhooksApi"]["Properties"]["MethodSettings"]
+    (everything,) = [m for m in settings if m["ResourcePath"] == "/*" and m["HttpMethod"] == "*"]
+    assert everything["ThrottlingBurstLimit"] == {"Ref": "ApiThrottlingBurstLimit"}
+    assert everything["ThrottlingRateLimit"] == {"Ref": "ApiThrottlingRateLimit"}
+    for name in ("ApiThrottlingBurstLimit", "ApiThrottlingRateLimit"):
+        parameter = template["Parameters"][name]
+        assert parameter["MinValue"] >= 1 and parameter["Default"] >= 1, name
+    # Execution logs and data traces would write request bodies (personal data).
+    assert everything["LoggingLevel"] == "OFF" and everything["DataTraceEnabled"] is False
+
+
+def test_replay_concurrency_is_capped(resources: dict[str, Any]) -> None:
+    """failure_replay has no API in front of it: its event source caps how many run at once."""
+    kind = "AWS::Lambda::EventSourceMapping"
+    (mapping,) = [r["Properties"] for r in resources.values() if r["Type"] == kind]
+    assert 1 <= mapping["ScalingConfig"]["MaximumConcurrency"] <= 5
+
+
+# ---- checkov suppressions -------------------------------------------------------------------
+
+_CHECK_ID = re.compile(r"^CKV2?_AWS_\d+$")
+
+
+def test_every_checkov_skip_in_the_template_has_a_reason(resources: dict[str, Any]) -> None:
+    skips = [
+        (logical_id, skip)
+        for logical_id, resource in resources.items()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    ]
+    assert skips  # SSE-SQS on both queues, X-Ray and caching on the API
+    for logical_id, skip in skips:
+        assert _CHECK_ID.match(str(skip.get("id", ""))), (logical_id, skip)
+        reason = str(skip.get("comment", ""))
+        assert len(reason.split()) >= 8, f"{logical_id}: {skip.get('id')} needs a reason"
+
+
+def test_every_checkov_skip_in_the_config_has_a_reason() -> None:
+    config = yaml.safe_load((ROOT / ".checkov.yaml").read_text(encoding="utf-8"))
+    assert config["framework"] == ["cloudformation"] and config["file"] == ["template.yaml"]
+    assert config["skip-download"] is True
+    lines = (ROOT / ".checkov.yaml").read_text(encoding="utf-8").splitlines()
+    reasons = {}
+    for line in lines:
+        match = re.match(r"^\s+-\s+(CKV\w+)\s*(?:#\s*(.*))?$", line)
+        if match:
+            reasons[match.group(1)] = match.group(2) or ""
+    assert set(reasons) == set(config.get("skip-check", []))
+    for check, reason in reasons.items():
+        assert _CHECK_ID.match(check), check
+        assert len(reason.split()) >= 8, f".checkov.yaml skips {check} without a reason"
 
 
 # ---- least privilege ------------------------------------------------------------------------

@@ -57,6 +57,8 @@ _SSN_FIELD = "socialsecuritynumber"
 _FOREIGN_SSN_FIELD = "isforeignsocialsecuritynumber"
 _DOES_NOT_FIT = "the request does not fit the operation's fields"
 _JSON_TYPE = re.compile(r"^(application|text)/([\w.+-]+\+)?json$")
+# A `\ud800`-style escape without its pair decodes to a lone surrogate: not text, and not encodable as UTF-8.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class FormData(dict[str, Any]):
@@ -149,6 +151,10 @@ def _parse_json(text: str) -> dict[str, Any]:
         ) from None
     except RecursionError:
         raise _too_deep() from None
+    except ValueError:  # an integer beyond Python's digit limit (int_max_str_digits)
+        raise BadRequestError(
+            "malformed JSON: a number has too many digits", details=[_detail("body", "number too long")]
+        ) from None
     if not isinstance(value, dict):
         raise BadRequestError(
             "the body must be a JSON object", details=[_detail("body", "top level is not an object")]
@@ -163,13 +169,26 @@ def _check_tree(node: Any, path: tuple[str, ...], depth: int) -> Any:
     if isinstance(node, dict | list) and depth > MAX_DEPTH:
         raise _too_deep()
     if isinstance(node, _Pairs):
+        if any(_SURROGATE.search(k) for k in node):
+            raise _not_unicode(path, "a key")
         if node.duplicates:
             key = ".".join((*path, node.duplicates[0]))
             raise BadRequestError(f"duplicate key '{key}'", details=[_detail(key, "duplicate key")])
         return {k: _check_tree(v, (*path, k), depth + 1) for k, v in node.items()}
     if isinstance(node, list):
         return [_check_tree(v, (*path, str(i)), depth + 1) for i, v in enumerate(node)]
+    if isinstance(node, str) and _SURROGATE.search(node):
+        raise _not_unicode(path, "the value")
     return node
+
+
+def _not_unicode(path: tuple[str, ...], what: str) -> BadRequestError:
+    """A lone surrogate (`"\\ud800"`) cannot be stored, hashed or sent as UTF-8: reject it where it is."""
+    where = ".".join(path) or "body"
+    return BadRequestError(
+        f"malformed JSON: {what} at '{where}' has an unpaired \\u surrogate escape (not valid Unicode)",
+        details=[_detail(where, "unpaired surrogate escape")],
+    )
 
 
 def _too_deep() -> BadRequestError:

@@ -197,7 +197,12 @@ def fit_value(value: Any, annotation: Any) -> Any:
             return True if lowered in _TRUE else False if lowered in _FALSE else value
         if target is int:
             compact = _DIGIT_GROUPING.sub("", text)
-            return int(compact) if _INT.match(compact) else value
+            if not _INT.match(compact):
+                return value
+            try:
+                return int(compact)
+            except ValueError:  # more digits than Python converts (int_max_str_digits): the model reports it
+                return value
         if target is float:
             number = _parse_float(text)
             return value if number is None else number

@@ -247,7 +247,10 @@ def deliver(spec: OperationSpec, inbound: InboundRequest) -> Outcome:
     """Run one inbound write request through the whole pipeline."""
     auth = authenticate_request(inbound)
     if len(inbound.raw_body) > get_settings().max_body_bytes:
-        raise PayloadTooLargeError(f"the body is larger than {get_settings().max_body_bytes} bytes")
+        raise PayloadTooLargeError(
+            f"the body is larger than {get_settings().max_body_bytes} bytes",
+            details=[{"field": "body", "reason": "too large"}],
+        )
     payload = parse_body(inbound.raw_body, inbound.headers.get("content-type"))
     adapted: AdaptedInput | None = None
     delivery_id = fallback_delivery_id(inbound)

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import IntEnum
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
 from pydantic.alias_generators import to_camel, to_pascal
 from pydantic_core import PydanticCustomError
 
@@ -21,6 +21,8 @@ class VitecModel(BaseModel):
         extra="forbid",
         str_strip_whitespace=True,
         serialize_by_alias=True,
+        # JSON has no NaN/Infinity: such a value (`1e400`, a form's `inf`) could never be sent to the vendor.
+        allow_inf_nan=False,
     )
 
 
@@ -39,6 +41,7 @@ class OmnicasaModel(BaseModel):
         extra="forbid",
         str_strip_whitespace=True,
         serialize_by_alias=True,
+        allow_inf_nan=False,  # as VitecModel
     )
 
 
@@ -127,6 +130,18 @@ OptDateTime = Annotated[datetime | None, BeforeValidator(blank_scalar_to_none)]
 # Required text: stripped, not empty, optional documented maximum length.
 ReqStr = Annotated[Annotated[str, _str()], BeforeValidator(number_to_str)]
 ReqStr40 = Annotated[Annotated[str, _str(40)], BeforeValidator(number_to_str)]
+
+
+def not_a_dot_segment(value: str) -> str:
+    """An id that becomes a segment of the vendor URL path must not be `.` or `..`: the HTTP client
+    resolves those dot segments (RFC 3986), so `Viewing/M1/../..` would call another path."""
+    if value in (".", ".."):
+        raise PydanticCustomError("path_segment", "must not be '.' or '..' (part of the vendor URL path)")
+    return value
+
+
+# A required id (at most 40 characters) that goes into the vendor URL path.
+PathId40 = Annotated[ReqStr40, AfterValidator(not_a_dot_segment)]
 
 E = TypeVar("E", bound=IntEnum)
 

@@ -47,6 +47,7 @@ from leadhooks.models.common import (
     OptStr20,
     OptStr30,
     OptStr40,
+    PathId40,
     ReqStr,
     ReqStr40,
     VitecModel,
@@ -300,7 +301,7 @@ class PersonLeadRequest(OperationRequest, PublicAdvertisingPersonLead):
     PATH_PARAMS: ClassVar[tuple[str, ...]] = ("customerId",)
     FREE_TEXT_FIELD: ClassVar[str | None] = "message"
 
-    customer_id: ReqStr40
+    customer_id: PathId40
 
 
 # The person lead's answer: the id of the lead that was created.
@@ -454,10 +455,10 @@ class ViewingParticipantRequest(OperationRequest, AddViewingParticipant):
     PATH_PARAMS: ClassVar[tuple[str, ...]] = ("customerId", "viewingId", "timeSlotId", "contactId")
     FREE_TEXT_FIELD: ClassVar[str | None] = "contactMessage"
 
-    customer_id: ReqStr40
-    viewing_id: ReqStr40
-    time_slot_id: ReqStr40
-    contact_id: ReqStr40
+    customer_id: PathId40
+    viewing_id: PathId40
+    time_slot_id: PathId40
+    contact_id: PathId40
 
 
 # ---- GET CRM/Contact/{customerId}/{contactIds} -----------------------------------------------------
@@ -484,8 +485,8 @@ def _split_ids(value: Any) -> Any:
 class ContactsQuery(OperationRequest, _Body):
     """Inbound contacts query: any number of ids, asked for in chunks of at most 20 (the vendor limit)."""
 
-    customer_id: ReqStr40
-    ids: Annotated[Annotated[list[ReqStr40], Field(min_length=1)], BeforeValidator(_split_ids)]
+    customer_id: PathId40
+    ids: Annotated[Annotated[list[PathId40], Field(min_length=1)], BeforeValidator(_split_ids)]
 
     @model_validator(mode="before")
     @classmethod

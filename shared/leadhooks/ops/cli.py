@@ -25,7 +25,7 @@ from typing import Any, TextIO, get_args
 from pydantic import ValidationError
 
 from leadhooks.failures import FailureEnvelope, ParkReason, _attributes, parse_envelope
-from leadhooks.masking import mask, mask_text
+from leadhooks.masking import MASK, mask, mask_text
 
 PROG = "python -m leadhooks.ops"
 DEFAULT_VISIBILITY_S = 30
@@ -253,12 +253,27 @@ def parked_rows(
     return rows
 
 
+# Request fields that hold a body as received, as one string (delivery: `raw`, an input that could not be
+# adapted; replay: `rawBody`, a queue message that is not an envelope). Their structure is unknown (a
+# Typeform answer keeps a surname under `text`), so no key says what is personal: all of it is withheld.
+_RAW_TEXT_FIELDS = ("raw", "rawBody")
+
+
+def _withheld(text: str) -> str:
+    return f"{MASK} ({len(text)} characters as received; --reveal shows them)"
+
+
 def masked_envelope(message: ParkedMessage) -> Any:
     """The envelope with personal data masked; ids and the (already masked) error message stay readable."""
     if message.envelope is None:
-        return {"unparsableBody": mask_text(message.body)}
+        return {"unparsableBody": _withheld(message.body)}
     data = message.envelope.model_dump(mode="json", by_alias=True, exclude_none=True)
     shown = mask(data)
+    request = data.get("request")
+    if isinstance(request, dict):
+        for key in _RAW_TEXT_FIELDS:
+            if isinstance(request.get(key), str):
+                shown["request"][key] = _withheld(request[key])
     # Ids, counts and timestamps are not personal data (and free-text masking would mangle them).
     for key in ("deliveryId", "operation", "customerId", "attempt", "firstSeenAt", "reason", "parkedAt"):
         if key in data:
