@@ -21,9 +21,10 @@ and never contains the key, secret or signature that was sent (nor any configure
 bad request reaches the vendor (`/_sandbox/records`, matched by a unique marker in each body) or the
 failure / parked queues; every control is delivered exactly once.
 
-Not covered, because the product does not promise it: the signatures cover the body only (DESIGN §4),
-so on `GET /vitec/contacts` (empty body) a Typeform-Signature is the same for every request, and a
-captured Standard Webhooks GET can be re-sent within its 5 minutes with another query string.
+Signatures cover the body only (DESIGN §4), and a GET has none: a Typeform-Signature on
+`GET /vitec/contacts` would be the same for every request, and a captured Standard Webhooks GET could
+be re-sent within its 5 minutes with another query string. So the read route accepts x-api-key only,
+and validly signed GETs are among the requests that must be refused.
 
 The API must run in this process (as `local.stack.running_stack` does) for the in-process cache clear;
 against an API in another process, give it `SECRETS_MAX_AGE_S=0` instead (the rotation is then seen
@@ -256,6 +257,18 @@ def valid_headers(scheme: Scheme, creds: Credentials) -> Callable[[bytes], dict[
 
 
 def control(b: Builder, route: Route, scheme: Scheme, creds: Credentials, label: str = "control") -> Probe:
+    if not route.is_write and scheme != "api_key":
+        # A signature covers the body and a GET has none: the read route takes an API key only, so a
+        # validly signed GET must be refused (it could be replayed with any query string).
+        return b.probe(
+            f"{scheme} {label} (signed GET)",
+            route,
+            scheme,
+            "reject",
+            valid_headers(scheme, creds),
+            body_scheme=scheme,
+            reasons=("unsupported",),
+        )
     return b.probe(
         f"{scheme} {label}", route, scheme, "accept", valid_headers(scheme, creds), body_scheme=scheme
     )
@@ -722,7 +735,8 @@ def _replays(sender: Sender, b: Builder, row: Row) -> None:
     """Capture a valid Standard Webhooks request per route, signed `CAPTURE_AGE_S` ago, then replay it."""
     signed_at = int(time.time()) - CAPTURE_AGE_S
     captured: list[Probe] = []
-    for route in ROUTES:
+    # Write routes only: the read route refuses signed requests outright (see `control`).
+    for route in (r for r in ROUTES if r.is_write):
         probe = b.probe(
             "standard_webhooks captured request",
             route,
@@ -737,18 +751,16 @@ def _replays(sender: Sender, b: Builder, row: Row) -> None:
         again = sender.resend(first, "replayed identically within the window", "no_effect")
         if first.route.is_write and isinstance(first.answer, dict) and again.answer != first.answer:
             row.failures.append(f"{again.label}: answer differs from the first ({again.text[:200]})")
-        # Same headers, another body, inside the window: the signature no longer matches. (A GET has
-        # no body to change, and its query string is not signed: see "Not covered" above.)
-        if route.is_write:
-            other_body, other_marker = b.body(route, "standard_webhooks")
-            sender.resend(
-                first,
-                "re-sent with another body within the window",
-                "reject",
-                body=other_body,
-                marker=other_marker,
-                reasons=frozenset({"mismatch"}),
-            )
+        # Same headers, another body, inside the window: the signature no longer matches.
+        other_body, other_marker = b.body(route, "standard_webhooks")
+        sender.resend(
+            first,
+            "re-sent with another body within the window",
+            "reject",
+            body=other_body,
+            marker=other_marker,
+            reasons=frozenset({"mismatch"}),
+        )
     if time.time() - signed_at >= TOLERANCE_S:
         row.failures.append("replay: the in-window replays took longer than the window; inconclusive")
     # Wait until the captured timestamp has left the window, then replay each capture unchanged.

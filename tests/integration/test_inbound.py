@@ -211,3 +211,16 @@ def test_signed_but_invalid_payload_is_parked_with_the_form_field_title(clean: S
     parked = clean.messages(clean.parked_queue)
     assert [json.loads(m["Body"])["reason"] for m in parked] == ["invalid_input"]
     assert clean.records() == []
+
+
+def test_signed_get_is_refused_because_a_signature_cannot_cover_its_query(clean: Stack) -> None:
+    headers = webhook_headers(b"", f"msg_{uuid.uuid4().hex}")
+    response = requests.get(
+        f"{clean.api}/vitec/contacts",
+        params={"customerId": "M10001", "ids": "c-m10001-001"},
+        headers=headers,
+        timeout=30,
+    )
+    assert response.status_code == 401
+    assert response.json()["errors"] == [{"field": "webhook-signature", "reason": "unsupported"}]
+    assert "x-api-key" in response.json()["message"]

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from leadhooks.clients.vitec import MAX_CONTACT_IDS, contacts_request, get_vitec_client
-from leadhooks.errors import InputValidationError
+from leadhooks.errors import AuthenticationError, InputValidationError
 from leadhooks.logic.delivery import InboundRequest, Outcome, authenticate_request
 from leadhooks.models.api import ContactsResponse, DeliveryResponse, field_errors_from_validation
 from leadhooks.models.vitec import ContactsQuery
@@ -30,8 +30,23 @@ def _query(inbound: InboundRequest) -> ContactsQuery:
         ) from None
 
 
+# A signature covers the request body, and a GET has none: a captured signed GET could be replayed
+# with any query string (another customer's contacts). This read route takes an API key only.
+_SIGNED = {
+    "typeform": ("Typeform-Signature", "Typeform-Signature"),
+    "standard_webhooks": ("Standard Webhooks", "webhook-signature"),
+}
+
+
 def get_contacts(inbound: InboundRequest) -> Outcome:
-    authenticate_request(inbound)
+    auth = authenticate_request(inbound)
+    if auth.scheme in _SIGNED:
+        label, header = _SIGNED[auth.scheme]
+        raise AuthenticationError(
+            f"{label} is not accepted on GET /vitec/contacts: a signature covers the request body and a GET "
+            "has none, so it could be replayed with any query; send x-api-key",
+            details=[{"field": header, "reason": "unsupported"}],
+        )
     query = _query(inbound)
     ids = list(query.ids)
     digest = hashlib.sha256(f"{query.customer_id}:{','.join(ids)}".encode()).hexdigest()
