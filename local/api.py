@@ -74,7 +74,7 @@ def enable_openapi(resolver: HttpResolver) -> None:
 
 
 class BodyGuard:
-    """Answers 400/413 before the resolver sees a body it cannot decode (it would answer a bare 500)."""
+    """Answers 400/413 before the resolver sees a body or header it cannot decode (else: a bare 500)."""
 
     def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], max_bytes: int) -> None:
         self.app = app

@@ -1,6 +1,7 @@
-"""Hostile input (issue #6, item 3): schemathesis against `/openapi.json`, then a hand-written corpus.
+"""Hostile input (issue #6, item 3): schemathesis against `/openapi.json`, a hand-written corpus, and the
+Hypothesis properties over the models and adapters.
 
-Two rows:
+Three rows:
 
 - **hostile: schemathesis**: positive and negative cases generated from the OpenAPI document the local
   API publishes, for every route, body (JSON and form-encoded), query parameter and header it
@@ -11,6 +12,8 @@ Two rows:
   bytes, duplicate keys, numbers as strings and back, NaN/Infinity, path traversal and injection
   strings in ids, non-UTF-8 bytes (body and headers), empty bodies, wrong content types, form
   garbage, gigantic arrays, Typeform payloads with unknown answer types, odd methods and paths.
+- **hostile: properties**: tests/unit/test_hostile_models.py in a child pytest, with the `reliability`
+  Hypothesis profile in the full run (counts are examples, not HTTP requests).
 
 Invariants, checked on every answer: no 5xx; no `internal_error`; every 4xx is JSON with `error` and
 `message`; a 400/413/422 of leadhooks' own names the field or header (`errors[].field`), while a 422
@@ -34,6 +37,8 @@ import os
 import random
 import re
 import socket
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -50,6 +55,10 @@ from reliability.common import Row
 
 SCHEMATHESIS_SCENARIO = "hostile: schemathesis"
 CORPUS_SCENARIO = "hostile: corpus"
+PROPERTIES_SCENARIO = "hostile: properties"
+ROOT = Path(__file__).resolve().parent.parent
+PROPERTY_TESTS = ROOT / "tests" / "unit" / "test_hostile_models.py"
+PROPERTIES_TIME_CAP_S = {False: 900.0, True: 180.0}
 SCHEMATHESIS_CASES = {False: 10_000, True: 500}  # quick → cases
 SCHEMATHESIS_TIME_CAP_S = {False: 900.0, True: 120.0}
 CORPUS_TIME_CAP_S = {False: 600.0, True: 180.0}
@@ -1616,11 +1625,48 @@ def queue_length(stack: RunningStack, queue_url: str) -> int:
     )
 
 
+def run_properties(quick: bool) -> Row:
+    """The Hypothesis properties over every model and adapter (tests/unit/test_hostile_models.py).
+
+    Run by pytest in a child process: the `reliability` profile (1,000 examples per property) in the
+    full run, the default (100) in the quick one. `requests` counts examples, not HTTP requests.
+    """
+    row = Row(scenario=PROPERTIES_SCENARIO)
+    started = time.monotonic()
+    env = {**os.environ, "HYPOTHESIS_PROFILE": "default" if quick else "reliability"}
+    command = [sys.executable, "-m", "pytest", str(PROPERTY_TESTS), "-q", "-p", "no:cacheprovider",
+               "--hypothesis-show-statistics", "-o", "addopts="]  # fmt: skip
+    try:
+        done = subprocess.run(  # noqa: S603 - our own interpreter and test file
+            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=PROPERTIES_TIME_CAP_S[quick],
+            check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        row.failures.append(f"the property tests did not finish within {PROPERTIES_TIME_CAP_S[quick]:.0f} s")
+        row.seconds = time.monotonic() - started
+        return row
+    output = done.stdout + done.stderr
+    examples = [tuple(map(int, m)) for m in re.findall(r"(\d+) passing, (\d+) failing", output)]
+    row.requests = sum(passing + failing for passing, failing in examples)
+    summary = re.findall(r"^=* ?(\d+ (?:passed|failed).*?) in [\d.]+s", output, flags=re.MULTILINE)
+    failed = re.findall(r"^(?:FAILED|ERROR) (\S+)", output, flags=re.MULTILINE)
+    row.failures.extend(f"property failed: {name}" for name in failed[:LISTED_FAILURES])
+    if done.returncode != 0 and not failed:
+        row.failures.append(f"pytest exited {done.returncode}: {output.strip()[-300:]}")
+    row.seconds = time.monotonic() - started
+    row.notes = (
+        f"{len(examples)} Hypothesis properties, {row.requests} examples over models and adapters "
+        f"(profile {env['HYPOTHESIS_PROFILE']}); pytest: {summary[-1] if summary else 'no summary'}"
+    )
+    return row
+
+
 def run(stack: RunningStack, quick: bool) -> list[Row]:
-    """Schemathesis, then the hand-written corpus, each on a clean sandbox and empty queues."""
+    """Schemathesis and the hand-written corpus (each on a clean stack), then the model properties."""
     seed = int(os.environ.get("HOSTILE_SEED") or random.SystemRandom().randrange(1 << 30))
     rows: list[Row] = []
     for part in (run_schemathesis, run_corpus):
         stack.reset()
         rows.append(part(stack, quick, seed))
+    rows.append(run_properties(quick))
     return rows
