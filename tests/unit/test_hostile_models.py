@@ -121,19 +121,39 @@ json_values = st.recursive(
 
 @st.composite
 def mutated_fixture(draw: st.DrawFn, name: str) -> Any:
-    """A valid body with one value (or the whole body) replaced by something of the wrong type."""
+    """A valid body with one to three values replaced by anything JSON (mostly of the wrong type)."""
     body = json.loads(json.dumps(FIXTURES[name]))
     paths = _branches(body)
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
         path = draw(st.sampled_from(paths))
         node: Any = body
-        try:
-            for step in path[:-1]:
-                node = node[step]
-            node[path[-1]] = draw(json_values)
-        except (KeyError, IndexError, TypeError):
-            pass  # an earlier mutation replaced a parent
+        for step in path[:-1]:
+            node = _child(node, step)
+        last = path[-1]
+        # Only where the parent is still the container the path expects (JSON has no integer keys).
+        if _settable(node, last):
+            node[last] = draw(json_values)
     return body
+
+
+def _child(node: Any, step: str | int) -> Any:
+    """`node[step]` if it is there, else None (an earlier mutation replaced a parent)."""
+    if isinstance(node, dict) and isinstance(step, str):
+        return node.get(step)
+    if isinstance(node, list) and isinstance(step, int) and _has(node, step):
+        return node[step]
+    return None
+
+
+def _has(node: list[Any], index: int) -> bool:
+    return 0 <= index < len(node)
+
+
+def _settable(node: Any, step: str | int) -> bool:
+    """A key of an object, or an existing index of a list."""
+    if isinstance(node, dict):
+        return isinstance(step, str)
+    return isinstance(node, list) and isinstance(step, int) and _has(node, step)
 
 
 def deep_json(levels: int, kind: str) -> bytes:
