@@ -152,31 +152,26 @@ def _envelope(
     )
 
 
-def send_to_vendor(
-    spec: OperationSpec, delivery_id: str, model: OperationRequest, *, attempt: int = 1
-) -> StoredOutcome:
+def send_to_vendor(spec: OperationSpec, delivery_id: str, model: OperationRequest) -> StoredOutcome:
     """Call the vendor once (with the in-request retry policy) and keep the delivery whatever happens."""
     try:
         result = spec.call(model)
     except AnswerLostError as exc:
         if spec.dedupe_safe:
-            return _queue(spec, delivery_id, model, exc, attempt)
-        envelope = _envelope(
-            spec, delivery_id, model, attempt=attempt, last_error=LastError.from_exception(exc)
-        )
+            return _queue(spec, delivery_id, model, exc)
+        envelope = _envelope(spec, delivery_id, model, last_error=LastError.from_exception(exc))
         park(envelope, "answer_lost")
         body = DeliveryResponse(delivery_id=delivery_id, status="parked", parked=True)
-        return StoredOutcome(status=202, body=body.model_dump(mode="json", by_alias=True, exclude_none=True))
+        return StoredOutcome(status=202, body=body.to_body())
     except TransientVendorError as exc:
         count("VendorError", vendor=spec.vendor, status=str(exc.vendor_status or "network"))
-        return _queue(spec, delivery_id, model, exc, attempt)
+        return _queue(spec, delivery_id, model, exc)
     except PermanentVendorError as exc:
         count("VendorError", vendor=spec.vendor, status=str(exc.vendor_status or "rejected"))
         envelope = _envelope(
             spec,
             delivery_id,
             model,
-            attempt=attempt,
             last_error=LastError.from_exception(exc),
             errors=exc.details,
         )
@@ -190,20 +185,20 @@ def send_to_vendor(
             vendor_status=exc.vendor_status,
             vendor_message=exc.message,
         )
-        return StoredOutcome(status=422, body=error.model_dump(mode="json", by_alias=True, exclude_none=True))
+        return StoredOutcome(status=422, body=error.to_body())
     count("Delivered", operation=spec.name)
     logger.info("delivered", extra={"deliveryId": delivery_id, "operation": spec.name})
     body = DeliveryResponse(delivery_id=delivery_id, status="delivered", **result)
-    return StoredOutcome(status=200, body=body.model_dump(mode="json", by_alias=True, exclude_none=True))
+    return StoredOutcome(status=200, body=body.to_body())
 
 
 def _queue(
-    spec: OperationSpec, delivery_id: str, model: OperationRequest, exc: LeadhooksError, attempt: int
+    spec: OperationSpec, delivery_id: str, model: OperationRequest, exc: LeadhooksError
 ) -> StoredOutcome:
-    envelope = _envelope(spec, delivery_id, model, attempt=attempt, last_error=LastError.from_exception(exc))
+    envelope = _envelope(spec, delivery_id, model, last_error=LastError.from_exception(exc))
     enqueue_failure(envelope, delay_s=get_settings().replay_backoff_s[0])
     body = DeliveryResponse(delivery_id=delivery_id, status="queued")
-    return StoredOutcome(status=202, body=body.model_dump(mode="json", by_alias=True, exclude_none=True))
+    return StoredOutcome(status=202, body=body.to_body())
 
 
 # ---- idempotency -------------------------------------------------------------------------------
