@@ -28,9 +28,7 @@ DESCRIPTION = (
     "`form_response`, or flat target paths (JSON or form-encoded); see docs/inbound.md."
 )
 API_KEY_SCHEME = "apiKey"
-SECURITY_SCHEMES: dict[str, Any] = {
-    API_KEY_SCHEME: {"type": "apiKey", "in": "header", "name": "x-api-key"}
-}
+SECURITY_SCHEMES: dict[str, Any] = {API_KEY_SCHEME: {"type": "apiKey", "in": "header", "name": "x-api-key"}}
 CONTACTS_ROUTE = "/vitec/contacts"
 REF = "#/components/schemas/{model}"
 
@@ -152,7 +150,9 @@ def enrich(document: dict[str, Any]) -> dict[str, Any]:
         _query("ids", "contact ids, comma-separated (any number; fetched 20 per vendor call)", required=True),
         dry_run,
     ]
-    contacts["responses"] = _responses(refs["ContactsResponse"], error, write=False)
+    # With `dryRun=true` the contacts route answers the vendor calls it would make (a DeliveryResponse).
+    either = {"anyOf": [refs["ContactsResponse"], refs["DeliveryResponse"]]}
+    contacts["responses"] = _responses(either, error, write=False)
     contacts["security"] = [{API_KEY_SCHEME: []}]
 
     components = document.setdefault("components", {})

@@ -40,6 +40,7 @@ import socket
 import subprocess
 import sys
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -1495,10 +1496,18 @@ class _Generated:
             )
         try:
             case.validate_response(response, checks=self.checks)
-        except Exception as exc:  # schemathesis raises its own check-failure groups
-            found.append("schemathesis: " + " ".join(str(exc).split())[:200])
+        except BaseExceptionGroup as group:  # schemathesis' FailureGroup: several failed checks
+            found.extend(f"schemathesis: {_first_line(exc)}" for exc in group.exceptions)
+        except AssertionError as exc:  # one failed check (schemathesis' Failure)
+            found.append(f"schemathesis: {_first_line(exc)}")
         self.tally.record(label, case.method, case.path, answer, found)
         return True
+
+
+def _first_line(exc: BaseException) -> str:
+    """A check failure's title and its first explanation line (schemathesis prints pages otherwise)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return " / ".join(lines[:2])[:200] or type(exc).__name__
 
 
 def run_schemathesis(
@@ -1696,8 +1705,16 @@ def run(stack: RunningStack, quick: bool) -> list[Row]:
     seed = int(os.environ.get("HOSTILE_SEED") or random.SystemRandom().randrange(1 << 30))
     rows: list[Row] = []
     kept: set[tuple[str, str]] = set()
-    for part in (run_schemathesis, run_corpus):
+    parts = ((SCHEMATHESIS_SCENARIO, run_schemathesis), (CORPUS_SCENARIO, run_corpus))
+    for scenario, part in parts:
         stack.reset()
-        rows.append(part(stack, quick, seed, kept))
+        started = time.monotonic()
+        try:
+            rows.append(part(stack, quick, seed, kept))
+        except Exception as exc:  # one part's crash must not cost the other rows
+            traceback.print_exc()
+            row = Row(scenario=scenario, seconds=time.monotonic() - started)
+            row.failures.append(f"crashed: {type(exc).__name__}: {str(exc)[:300]} (traceback on stderr)")
+            rows.append(row)
     rows.append(run_properties(quick))
     return rows

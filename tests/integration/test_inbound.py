@@ -224,3 +224,14 @@ def test_signed_get_is_refused_because_a_signature_cannot_cover_its_query(clean:
     assert response.status_code == 401
     assert response.json()["errors"] == [{"field": "webhook-signature", "reason": "unsupported"}]
     assert "x-api-key" in response.json()["message"]
+
+
+def test_signed_but_unparseable_payload_is_parked_not_lost(clean: Stack) -> None:
+    raw = b'{"event_id": "tf-broken", "form_response": "not an object"}'
+    response = requests.post(
+        f"{clean.api}/vitec/person-leads", data=raw, headers=typeform_headers(raw), timeout=30
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["parked"] is True
+    parked = clean.messages(clean.parked_queue)
+    assert [json.loads(m["Body"])["reason"] for m in parked] == ["invalid_input"]

@@ -246,19 +246,20 @@ def deliver(spec: OperationSpec, inbound: InboundRequest) -> Outcome:
             f"the body is larger than {get_settings().max_body_bytes} bytes",
             details=[{"field": "body", "reason": "too large"}],
         )
-    payload = parse_body(inbound.raw_body, inbound.headers.get("content-type"))
     adapted: AdaptedInput | None = None
     delivery_id = fallback_delivery_id(inbound)
     try:
+        payload = parse_body(inbound.raw_body, inbound.headers.get("content-type"))
         adapted = to_native(payload, spec.model, query=inbound.query, default_region=spec.phone_region)
         delivery_id = choose_delivery_id(inbound, auth, adapted)
         logger.set_correlation_id(delivery_id)
         model = _validate(spec, adapted)
-    except InputValidationError as exc:
+    except (BadRequestError, InputValidationError) as exc:
         exc.delivery_id = delivery_id
         if not auth.signed:
             raise
-        # A signed webhook sender never reads the answer and does not retry a 4xx: keep it for an operator.
+        # A signed webhook sender never reads the answer and does not retry a 4xx: keep it for an
+        # operator, whether it failed validation (422) or could not even be parsed (400).
         envelope = _envelope(
             spec, delivery_id, None, errors=exc.details, last_error=LastError.from_exception(exc)
         )
@@ -271,7 +272,7 @@ def deliver(spec: OperationSpec, inbound: InboundRequest) -> Outcome:
             parked=True,
             errors=[FieldError(**d) for d in exc.details],
         )
-        return Outcome.of(422, error)
+        return Outcome.of(exc.status, error)
     if inbound.dry_run:
         vreq = spec.describe(model)
         body = DeliveryResponse(
