@@ -14,7 +14,7 @@ import requests
 from local import config
 
 
-def _client(service: str, aws_port: int) -> Any:
+def client(service: str, aws_port: int) -> Any:
     env = config.aws_env(aws_port)
     return boto3.client(
         service,
@@ -76,13 +76,13 @@ def wait_until_up(url: str, timeout_s: float = 30.0) -> None:
 
 def seed(aws_port: int) -> None:
     """Create what template.yaml creates, with the documented local credentials. Idempotent."""
-    secrets = _client("secretsmanager", aws_port)
+    secrets = client("secretsmanager", aws_port)
     for name, value in config.SECRETS.items():
         try:
             secrets.create_secret(Name=name, SecretString=json.dumps(value))
         except secrets.exceptions.ResourceExistsException:
             secrets.put_secret_value(SecretId=name, SecretString=json.dumps(value))
-    sqs = _client("sqs", aws_port)
+    sqs = client("sqs", aws_port)
     parked = sqs.create_queue(
         QueueName=config.PARKED_QUEUE,
         Attributes={"MessageRetentionPeriod": "1209600", "SqsManagedSseEnabled": "true"},
@@ -100,7 +100,7 @@ def seed(aws_port: int) -> None:
             ),
         },
     )
-    dynamodb = _client("dynamodb", aws_port)
+    dynamodb = client("dynamodb", aws_port)
     try:
         dynamodb.create_table(
             TableName=config.IDEMPOTENCY_TABLE,

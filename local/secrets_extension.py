@@ -15,8 +15,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from local import config
-
 TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"
 
 
@@ -33,15 +31,9 @@ class ExtensionHandle:
 
 
 def start_secrets_extension(aws_port: int, token: str = "local-session-token") -> ExtensionHandle:  # noqa: S107
-    import boto3
+    from local.aws import client as aws_client
 
-    client: Any = boto3.client(
-        "secretsmanager",
-        endpoint_url=f"http://127.0.0.1:{aws_port}",
-        region_name=config.REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client: Any = aws_client("secretsmanager", aws_port)
     handle: ExtensionHandle
 
     class Handler(BaseHTTPRequestHandler):

@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import requests
 
 from local import config
@@ -32,10 +31,14 @@ class RunningStack:
     sandbox: str
     aws_port: int
 
+    def client(self, service: str) -> Any:
+        """A boto3 client on this stack's AWS emulator."""
+        from local.aws import client
+
+        return client(service, self.aws_port)
+
     def sqs(self) -> Any:
-        return boto3.client(
-            "sqs", endpoint_url=f"http://127.0.0.1:{self.aws_port}", region_name=config.REGION
-        )
+        return self.client("sqs")
 
     @property
     def failure_queue(self) -> str:

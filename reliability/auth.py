@@ -47,7 +47,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import boto3
 import requests
 
 from local import config
@@ -565,16 +564,6 @@ def judge(probe: Probe, forbidden: tuple[str, ...]) -> list[str]:
 # ---- rotation -------------------------------------------------------------------------------------
 
 
-def _secrets_client(stack: RunningStack) -> Any:
-    return boto3.client(
-        "secretsmanager",
-        endpoint_url=f"http://127.0.0.1:{stack.aws_port}",
-        region_name=config.REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - the local emulator's dummy credentials
-    )
-
-
 def forget_cached_secrets() -> None:
     """Drop the product's cached secret values (the API runs in this process)."""
     from aws_lambda_powertools.utilities import parameters
@@ -587,7 +576,9 @@ def forget_cached_secrets() -> None:
 
 
 def put_inbound_secret(stack: RunningStack, value: dict[str, Any]) -> None:
-    _secrets_client(stack).put_secret_value(SecretId=config.INBOUND_SECRET_ID, SecretString=json.dumps(value))
+    stack.client("secretsmanager").put_secret_value(
+        SecretId=config.INBOUND_SECRET_ID, SecretString=json.dumps(value)
+    )
     forget_cached_secrets()
 
 

@@ -25,6 +25,13 @@ class Row:
 
     def cells(self) -> tuple[str, ...]:
         return (
-            self.scenario, str(self.requests), str(self.delivered), str(self.queued), str(self.parked),
-            str(self.lost), str(self.duplicates), str(self.server_errors), f"{self.seconds:.1f}",
+            self.scenario,
+            str(self.requests),
+            str(self.delivered),
+            str(self.queued),
+            str(self.parked),
+            str(self.lost),
+            str(self.duplicates),
+            str(self.server_errors),
+            f"{self.seconds:.1f}",
         )

@@ -46,7 +46,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import boto3
 import requests
 
 from local import config
@@ -353,20 +352,10 @@ def capture_logs() -> Iterator[Captured]:
 # ---- stack helpers --------------------------------------------------------------------------------
 
 
-def _secrets_client(stack: RunningStack) -> Any:
-    return boto3.client(
-        "secretsmanager",
-        endpoint_url=f"http://127.0.0.1:{stack.aws_port}",
-        region_name=config.REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - the local emulator's dummy credentials
-    )
-
-
 @contextlib.contextmanager
 def wrong_vitec_password(stack: RunningStack, customer: str) -> Iterator[None]:
     """Vitec answers 401 for `customer` while this lasts (its password in the secret is wrong)."""
-    client = _secrets_client(stack)
+    client = stack.client("secretsmanager")
     original = config.SECRETS[config.VITEC_SECRET_ID]
     broken = json.loads(json.dumps(original))
     broken["customers"][customer]["password"] = WRONG_VITEC_PASSWORD
