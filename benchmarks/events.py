@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from leadhooks.catalog import CATALOG
+
 REPO = Path(__file__).resolve().parent.parent
 EVENTS_DIR = REPO / "events"
 BODIES_DIR = REPO / "tests" / "fixtures" / "bodies"
@@ -60,17 +62,13 @@ def contact_ids(count: int, customer_id: str = CUSTOMER_ID) -> list[str]:
 
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
-    FunctionSpec("vitec_person_lead", "POST", "/vitec/person-leads", "vitec_person_lead.json"),
-    FunctionSpec("vitec_area_interest", "POST", "/vitec/area-interests", "vitec_area_interest.json"),
-    FunctionSpec(
-        "vitec_viewing_participant", "POST", "/vitec/viewing-participants", "vitec_viewing_participant.json"
-    ),
-    FunctionSpec("omnicasa_contact_on_me", "POST", "/omnicasa/contact-on-me", "omnicasa_contact_on_me.json"),
-    FunctionSpec(
-        "vitec_get_contacts",
-        "GET",
-        "/vitec/contacts",
-        query=(("customerId", CUSTOMER_ID), ("ids", ",".join(contact_ids(5)))),
+    *(
+        FunctionSpec(e.name, e.method, e.route, f"{e.name}.json")
+        if e.kind == "write"
+        else FunctionSpec(
+            e.name, e.method, e.route, query=(("customerId", CUSTOMER_ID), ("ids", ",".join(contact_ids(5))))
+        )
+        for e in CATALOG
     ),
     FunctionSpec("failure_replay", "SQS", "", "vitec_person_lead.json"),
 )

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aws_lambda_powertools.event_handler import HttpResolver, Response
+from leadhooks.catalog import CATALOG
 from leadhooks.idempotency import bind_lambda_context
 from leadhooks.settings import get_settings
 
@@ -23,13 +24,7 @@ from local.openapi import LocalResolver
 # Requests served at the same time (like concurrent Lambda invocations); more wait for a thread.
 CONCURRENT_REQUESTS = 16
 
-FUNCTIONS = (
-    "omnicasa_contact_on_me",
-    "vitec_viewing_participant",
-    "vitec_area_interest",
-    "vitec_person_lead",
-    "vitec_get_contacts",
-)
+FUNCTIONS = tuple(entry.name for entry in CATALOG)
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]

@@ -16,15 +16,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from leadhooks.catalog import WRITES
+
 from local import config
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
-POST_FUNCTIONS = {
-    "vitec_person_lead": ("customerId",),
-    "vitec_area_interest": (),
-    "vitec_viewing_participant": ("customerId", "viewingId", "timeSlotId", "contactId"),
-    "omnicasa_contact_on_me": (),
-}
+# Write operation → the vendor path parameters its webhook URL carries in the query string.
+POST_FUNCTIONS = {e.name: e.operation().model.PATH_PARAMS for e in WRITES}
 UNMAPPED_TITLE, UNMAPPED_VALUE = "Hur hittade du oss?", "Hemnet"
 
 

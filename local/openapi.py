@@ -9,12 +9,11 @@ operation model by vendor name; form-encoded: flat target paths), the query para
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from aws_lambda_powertools.event_handler import HttpResolver
 from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
-from leadhooks.logic.registry import OPERATIONS
+from leadhooks.catalog import WRITES
 from leadhooks.models.api import ContactsResponse, DeliveryResponse, ErrorBody
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
@@ -54,11 +53,7 @@ _RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "s
 
 def write_routes() -> dict[str, type[BaseModel]]:
     """Route → operation model, for every write operation the local API serves."""
-    routes: dict[str, type[BaseModel]] = {}
-    for name, spec in OPERATIONS.items():
-        module = importlib.import_module(f"functions.{name}.app")
-        routes[str(module.ROUTE)] = spec.model
-    return routes
+    return {entry.route: entry.operation().model for entry in WRITES}
 
 
 def _schemas() -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
@@ -120,8 +115,8 @@ def enrich(document: dict[str, Any]) -> dict[str, Any]:
     paths: dict[str, Any] = document.setdefault("paths", {})
     error = refs["ErrorBody"]
     dry_run = _query("dryRun", "`true`: validate and map, answer the vendor request, do not send it")
-    for name, spec in OPERATIONS.items():
-        route = str(importlib.import_module(f"functions.{name}.app").ROUTE)
+    for entry in WRITES:
+        name, route, spec = entry.name, entry.route, entry.operation()
         operation = paths.setdefault(route, {}).setdefault("post", {})
         path_query = _PATH_QUERY.get(name, ())
         operation["parameters"] = [

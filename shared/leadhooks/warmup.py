@@ -17,9 +17,9 @@ from leadhooks.observability import logger
 def prime(*builders: Callable[[], object]) -> None:
     from leadhooks import secrets
     from leadhooks.aws import get_client
-    from leadhooks.logic.registry import OPERATIONS
-    from leadhooks.models.vitec import ContactsQuery
+    from leadhooks.catalog import WRITES
     from leadhooks.settings import get_settings
+    from leadhooks.vendors.vitec.models import ContactsQuery
 
     if not get_settings().secrets_via_extension:
         secrets.provider()  # boto3 session + Secrets Manager client
@@ -29,8 +29,8 @@ def prime(*builders: Callable[[], object]) -> None:
 
     for region, number in (("SE", "070-123 45 67"), ("BE", "0470 12 34 56")):
         phonenumbers.parse(number, region)  # loads the region's metadata
-    for spec in OPERATIONS.values():
-        spec.model.model_rebuild(force=True)
+    for entry in WRITES:
+        entry.operation().model.model_rebuild(force=True)
     ContactsQuery.model_rebuild(force=True)
     for build in builders:
         build()

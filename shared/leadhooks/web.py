@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.event_handler.request import Request
 
+from leadhooks.core import InboundRequest, Outcome
 from leadhooks.errors import (
     BadRequestError,
     ConflictError,
@@ -20,7 +21,6 @@ from leadhooks.errors import (
     QueueUnavailableError,
     TransientVendorError,
 )
-from leadhooks.logic.delivery import InboundRequest, Outcome
 from leadhooks.masking import mask_text
 from leadhooks.models.api import ErrorBody, FieldError
 from leadhooks.observability import logger
@@ -41,7 +41,15 @@ def inbound_from(request: Request, route: str) -> InboundRequest:
         raw = body.encode("utf-8", errors="surrogateescape")
     headers = {str(k).lower(): str(v) for k, v in (event.headers or {}).items()}
     query = {str(k): str(v) for k, v in (event.query_string_parameters or {}).items()}
-    return InboundRequest(route=route, method=event.http_method, headers=headers, query=query, raw_body=raw)
+    path_params = {str(k): str(v) for k, v in (request.path_parameters or {}).items()}
+    return InboundRequest(
+        route=route,
+        method=event.http_method,
+        headers=headers,
+        query=query,
+        raw_body=raw,
+        path_params=path_params,
+    )
 
 
 def _json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
@@ -105,7 +113,35 @@ def register_error_handlers(router: Router) -> None:
         )
 
 
-def lambda_entrypoint(router: Router) -> tuple[Any, Callable[[dict[str, Any], Any], dict[str, Any]]]:
+def operation_router(name: str) -> Router:
+    """The one route of catalog entry `name`: one logic call, errors mapped to statuses."""
+    from leadhooks.catalog import entry
+
+    op = entry(name)
+    logic = op.logic()
+    router = Router()  # type: ignore[no-untyped-call]
+    register_error_handlers(router)
+
+    def route(request: Request) -> Response[str]:
+        return handle(request, op.route, logic)
+
+    route.__name__ = f"{name}_route"
+    router.route(op.resource_route, method=[op.method])(route)
+    return router
+
+
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def operation_entrypoint(name: str) -> tuple[Router, Any, LambdaHandler]:
+    """Everything a function's app.py exports: its router (the local API mounts it), the Lambda
+    resolver and the Lambda handler."""
+    router = operation_router(name)
+    app, lambda_handler = lambda_entrypoint(router)
+    return router, app, lambda_handler
+
+
+def lambda_entrypoint(router: Router) -> tuple[Any, LambdaHandler]:
     """The Lambda front door for one router: REST resolver, logger context, metrics flush."""
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 

@@ -22,7 +22,11 @@ from tests.integration.test_delivery import body, post
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore:No application metrics")]
 
 SECRETS = (
-    "local-pass-m10001", "api-m10001", "local-omnicasa-secret-key", config.API_KEY, "Authorization",
+    "local-pass-m10001",
+    "api-m10001",
+    "local-omnicasa-secret-key",
+    config.API_KEY,
+    "Authorization",
     "password",
 )
 
@@ -89,9 +93,12 @@ def test_transient_failure_is_queued_then_replayed_exactly_once(clean: Stack) ->
     assert lambda_handler(event, LocalLambdaContext(worker.region)) == {"batchItemFailures": []}
     # The same envelope queued once more (e.g. an operator replay of a stale copy): still one write.
     clean.sqs().send_message(
-        QueueUrl=clean.failure_queue, MessageBody=message["Body"],
-        MessageAttributes={k: {"DataType": v["DataType"], "StringValue": v["StringValue"]}
-                           for k, v in message["MessageAttributes"].items()},
+        QueueUrl=clean.failure_queue,
+        MessageBody=message["Body"],
+        MessageAttributes={
+            k: {"DataType": v["DataType"], "StringValue": v["StringValue"]}
+            for k, v in message["MessageAttributes"].items()
+        },
     )
     assert drain_once() == 1
     assert len(clean.records(operation="person_lead")) == 1
@@ -152,7 +159,9 @@ def test_permanent_vendor_rejection_answers_422_and_parks(clean: Stack) -> None:
     assert message["MessageAttributes"]["reason"]["StringValue"] == "vendor_rejected"
     parked = json.loads(message["Body"])
     assert (parked["deliveryId"], parked["reason"], parked["operation"]) == (
-        key, "vendor_rejected", "vitec_viewing_participant"
+        key,
+        "vendor_rejected",
+        "vitec_viewing_participant",
     )
     assert parked["lastError"]["status"] == 404
     for secret in SECRETS:
@@ -209,9 +218,12 @@ def test_ops_cli_lists_shows_replays_and_discards(clean: Stack, monkeypatch: pyt
 def test_malformed_messages_are_parked_not_looped(clean: Stack) -> None:
     sqs = clean.sqs()
     sqs.send_message(
-        QueueUrl=clean.failure_queue, MessageBody="this is not json",
-        MessageAttributes={"deliveryId": {"DataType": "String", "StringValue": "bad-1"},
-                           "operation": {"DataType": "String", "StringValue": "vitec_person_lead"}},
+        QueueUrl=clean.failure_queue,
+        MessageBody="this is not json",
+        MessageAttributes={
+            "deliveryId": {"DataType": "String", "StringValue": "bad-1"},
+            "operation": {"DataType": "String", "StringValue": "vitec_person_lead"},
+        },
     )
     sqs.send_message(
         QueueUrl=clean.failure_queue,
@@ -249,4 +261,3 @@ def test_vendor_down_and_queue_unavailable_answers_503_not_kept(
     retry = send(clean, "/vitec/person-leads", body("vitec_person_lead.json"), key)
     assert retry.status_code == 202, retry.text
     assert [e["deliveryId"] for e in envelopes(clean, clean.failure_queue)] == [key]
-

@@ -1012,8 +1012,8 @@ def test_end_to_end_from_bytes():
 
 # ---- the real operation models ---------------------------------------------------------------
 
-vitec = pytest.importorskip("leadhooks.models.vitec")
-omnicasa = pytest.importorskip("leadhooks.models.omnicasa")
+vitec = pytest.importorskip("leadhooks.vendors.vitec.models")
+omnicasa = pytest.importorskip("leadhooks.vendors.omnicasa.models")
 
 
 def test_typeform_into_person_lead_request():

@@ -8,13 +8,17 @@ from typing import Any
 
 import pytest
 import requests
-from leadhooks.clients import omnicasa as omnicasa_module
-from leadhooks.clients import vitec as vitec_module
-from leadhooks.clients.omnicasa import OmnicasaClient, contact_on_me_request
-from leadhooks.clients.vitec import VitecClient, viewing_participant_request
 from leadhooks.errors import AnswerLostError, PermanentVendorError, VendorAuthError
-from leadhooks.models.omnicasa import ContactOnMeRequest
-from leadhooks.models.vitec import PersonLeadRequest, ViewingParticipantRequest
+from leadhooks.vendors.omnicasa import client as omnicasa_module
+from leadhooks.vendors.omnicasa import operations as omnicasa_operations
+from leadhooks.vendors.omnicasa.client import OmnicasaClient
+from leadhooks.vendors.omnicasa.models import ContactOnMeRequest
+from leadhooks.vendors.omnicasa.operations import contact_on_me_request
+from leadhooks.vendors.vitec import client as vitec_module
+from leadhooks.vendors.vitec import operations as vitec_operations
+from leadhooks.vendors.vitec.client import VitecClient
+from leadhooks.vendors.vitec.models import PersonLeadRequest, ViewingParticipantRequest
+from leadhooks.vendors.vitec.operations import PERSON_LEAD, VIEWING_PARTICIPANT, viewing_participant_request
 
 BODIES = Path(__file__).resolve().parent.parent / "fixtures" / "bodies"
 KEY = "very-secret-key"
@@ -51,8 +55,31 @@ def vitec_send(monkeypatch: pytest.MonkeyPatch):
     return install
 
 
-def vitec() -> VitecClient:
+class _Vitec:
+    """The operations' view of a client: each call goes through the operation, as the pipeline does."""
+
+    def __init__(self, client: VitecClient) -> None:
+        self.client = client
+
+    def create_person_lead(self, req: PersonLeadRequest) -> str:
+        return str(PERSON_LEAD.call(req)["lead_id"])
+
+    def add_viewing_participant(self, req: ViewingParticipantRequest) -> None:
+        VIEWING_PARTICIPANT.call(req)
+
+
+@pytest.fixture(autouse=True)
+def _clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(vitec_operations, "get_vitec_client", vitec_client)
+    monkeypatch.setattr(omnicasa_operations, "get_omnicasa_client", omnicasa_client)
+
+
+def vitec_client() -> VitecClient:
     return VitecClient("http://vitec.test/", credentials=lambda customer: (f"u-{customer}", "pw"))
+
+
+def vitec() -> _Vitec:
+    return _Vitec(vitec_client())
 
 
 def test_person_lead_posts_vendor_body_with_basic_auth(vitec_send) -> None:
@@ -123,8 +150,17 @@ def omnicasa_send(monkeypatch: pytest.MonkeyPatch):
     return install
 
 
-def omnicasa() -> OmnicasaClient:
+def omnicasa_client() -> OmnicasaClient:
     return OmnicasaClient("http://omni.test/api/v3", secret_key=lambda: KEY)
+
+
+class _Omnicasa:
+    def contact_on_me(self, req: ContactOnMeRequest) -> int:
+        return int(omnicasa_operations.CONTACT_ON_ME.call(req)["person_id"])
+
+
+def omnicasa() -> _Omnicasa:
+    return _Omnicasa()
 
 
 def test_contact_on_me_returns_person_id_and_puts_the_key_in_the_path(omnicasa_send) -> None:
@@ -145,7 +181,7 @@ def test_success_false_is_a_permanent_error_without_the_key(omnicasa_send) -> No
 
 
 def test_repeated_auth_failures_pause_calls_for_that_customer_only(vitec_send, monkeypatch) -> None:
-    from leadhooks.clients import common
+    from leadhooks.vendors import common
 
     monkeypatch.setattr(vitec_module, "auth_cooldown", common.AuthCooldown(threshold=2, cooldown_s=60))
     recorder = vitec_send(response(401))

@@ -21,18 +21,18 @@ import pytest
 import requests
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from leadhooks.clients.vitec import contacts_request
+from leadhooks.catalog import write_operation
 from leadhooks.errors import BadRequestError, InputValidationError, LeadhooksError
 from leadhooks.inbound.adapters import parse_body, to_native
-from leadhooks.logic.registry import OPERATIONS
 from leadhooks.models.api import field_errors_from_validation
-from leadhooks.models.omnicasa import ContactOnMeRequest
-from leadhooks.models.vitec import (
+from leadhooks.vendors.omnicasa.models import ContactOnMeRequest
+from leadhooks.vendors.vitec.models import (
     AreaInterestRequest,
     ContactsQuery,
     PersonLeadRequest,
     ViewingParticipantRequest,
 )
+from leadhooks.vendors.vitec.operations import contacts_request
 from pydantic import BaseModel, ValidationError
 
 # No deadline (the first validation builds the deferred models), no example database left behind.
@@ -256,7 +256,9 @@ def _sendable(model: BaseModel, operation: str | None) -> None:
         assert isinstance(model, ContactsQuery)
         paths = [contacts_request(model.customer_id, chunk).path for chunk in model.chunks()]
     else:
-        vendor_request = OPERATIONS[operation].describe(model)
+        spec = write_operation(operation)
+        assert spec is not None
+        vendor_request = spec.describe(model)
         json.dumps(vendor_request.body, allow_nan=False).encode("utf-8")
         paths = [vendor_request.path]
     for path in paths:

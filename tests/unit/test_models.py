@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from leadhooks.models import common, vitec
 from leadhooks.models.api import (
     ContactsResponse,
     DeliveryResponse,
@@ -19,8 +18,14 @@ from leadhooks.models.api import (
     FieldError,
     field_errors_from_validation,
 )
-from leadhooks.models.omnicasa import ContactOnMeRequest, MediaLinkContactOnMeParameters, ReturnResultOfInt32
-from leadhooks.models.vitec import (
+from leadhooks.vendors import model_base as common
+from leadhooks.vendors.omnicasa.models import (
+    ContactOnMeRequest,
+    MediaLinkContactOnMeParameters,
+    ReturnResultOfInt32,
+)
+from leadhooks.vendors.vitec import models as vitec
+from leadhooks.vendors.vitec.models import (
     AddViewingParticipant,
     AreaInterestRequest,
     ContactsQuery,
@@ -131,8 +136,12 @@ def test_operation_metadata() -> None:
 
 def test_person_lead_vendor_body_excludes_path_params_and_none() -> None:
     req = PersonLeadRequest.model_validate(
-        {"customerId": "M10001", "person": {"firstName": "Anna", "lastName": ""},
-         "leadSource": {"leadType": 0, "name": "Webb"}, "message": "  "}
+        {
+            "customerId": "M10001",
+            "person": {"firstName": "Anna", "lastName": ""},
+            "leadSource": {"leadType": 0, "name": "Webb"},
+            "message": "  ",
+        }
     )
     assert req.path_params() == {"customerId": "M10001"}
     assert req.vendor_body() == {
@@ -144,8 +153,10 @@ def test_person_lead_vendor_body_excludes_path_params_and_none() -> None:
 def test_viewing_vendor_body_and_path_params() -> None:
     req = ViewingParticipantRequest.model_validate(VIEWING)
     assert req.path_params() == {
-        "customerId": "M10001", "viewingId": "v-m10001-1",
-        "timeSlotId": "t-m10001-1a", "contactId": "c-m10001-001",
+        "customerId": "M10001",
+        "viewingId": "v-m10001-1",
+        "timeSlotId": "t-m10001-1a",
+        "contactId": "c-m10001-001",
     }
     body = req.vendor_body()
     assert not set(body) & {"customerId", "viewingId", "timeSlotId", "contactId"}
@@ -163,7 +174,10 @@ def test_area_interest_keeps_customer_id_in_body() -> None:
 def test_omnicasa_vendor_names() -> None:
     req = ContactOnMeRequest.model_validate({"CustomerId": "101", "GSM": "+32475123456", "IsWriteLogSQL": 0})
     assert req.vendor_body() == {
-        "CustomerId": 101, "GSM": "+32475123456", "IsWriteLogSQL": False, "LanguageId": 1,
+        "CustomerId": 101,
+        "GSM": "+32475123456",
+        "IsWriteLogSQL": False,
+        "LanguageId": 1,
     }
     assert req.path_params() == {}
 
@@ -233,10 +247,16 @@ def test_gdpr_approval_date_both_spellings(key: str) -> None:
 )
 def test_person_lead_lengths(path: str, limit: int) -> None:
     data = set_path(
-        {**PERSON_LEAD, "receiver": {
-            "agent": {"id": "a1", "office": {"id": "o1"}}, "userGroup": {"id": "g1"}, "office": {"id": "o1"},
-        }},
-        path, "x" * limit,
+        {
+            **PERSON_LEAD,
+            "receiver": {
+                "agent": {"id": "a1", "office": {"id": "o1"}},
+                "userGroup": {"id": "g1"},
+                "office": {"id": "o1"},
+            },
+        },
+        path,
+        "x" * limit,
     )
     PersonLeadRequest.model_validate(data)
     errors = errors_of(PersonLeadRequest, set_path(data, path, "x" * (limit + 1)))
@@ -262,8 +282,12 @@ def test_person_lead_blank_required_string() -> None:
 def test_receiver_needs_someone() -> None:
     errors = errors_of(PersonLeadRequest, {**PERSON_LEAD, "receiver": {}})
     assert errors == {"receiver": "give at least one of agent, userGroup or office"}
-    for receiver in ({"agent": {"id": "a"}}, {"userGroup": {"id": "g"}}, {"office": {"id": "o"}},
-                     {"agent": {"email": "maklare@example.se"}}):
+    for receiver in (
+        {"agent": {"id": "a"}},
+        {"userGroup": {"id": "g"}},
+        {"office": {"id": "o"}},
+        {"agent": {"email": "maklare@example.se"}},
+    ):
         PersonLeadRequest.model_validate({**PERSON_LEAD, "receiver": receiver})
 
 
@@ -486,7 +510,9 @@ def test_doc_curl_sample_numbers() -> None:
     viewing = AddViewingParticipant.model_validate(load("vitec_viewing_participant_doc_curl.json"))
     assert viewing.sms_reminder is False
     assert viewing.model_dump(exclude_none=True) == {
-        "participated": False, "reminderTime": 0, "smsReminder": False,
+        "participated": False,
+        "reminderTime": 0,
+        "smsReminder": False,
     }
 
 
@@ -556,20 +582,44 @@ def test_crm_doc_sample() -> None:
 
 
 def test_crm_union_picks_the_class() -> None:
-    contacts = parse_crm_contacts([
-        {"id": "c-1", "type": "Person", "firstName": "Anna", "gDPRApprovalDate": "2024-01-01",
-         "wantsToBeMatched": "Yes", "telephone": {"cell": "+46701234567", "fax": "x"}},
-        {"id": "c-2", "type": "Company", "name": "Lindqvist Bygg AB", "corporateNumber": "556677-8899",
-         "homePage": "https://example.se", "telephone": {"switchboard": "031-100 00 00"}},
-        {"id": "c-3", "type": "DeceasedEstate", "name": "Dödsbo efter Karl Berg",
-         "isForeignIdSocialSecurityNumber": False},
-        {"id": "c-4", "type": "company"},
-        {"id": "c-5", "type": 2},
-        {"id": "c-6", "type": "0"},
-    ])
+    contacts = parse_crm_contacts(
+        [
+            {
+                "id": "c-1",
+                "type": "Person",
+                "firstName": "Anna",
+                "gDPRApprovalDate": "2024-01-01",
+                "wantsToBeMatched": "Yes",
+                "telephone": {"cell": "+46701234567", "fax": "x"},
+            },
+            {
+                "id": "c-2",
+                "type": "Company",
+                "name": "Lindqvist Bygg AB",
+                "corporateNumber": "556677-8899",
+                "homePage": "https://example.se",
+                "telephone": {"switchboard": "031-100 00 00"},
+            },
+            {
+                "id": "c-3",
+                "type": "DeceasedEstate",
+                "name": "Dödsbo efter Karl Berg",
+                "isForeignIdSocialSecurityNumber": False,
+            },
+            {"id": "c-4", "type": "company"},
+            {"id": "c-5", "type": 2},
+            {"id": "c-6", "type": "0"},
+        ]
+    )
     kinds = [type(c) for c in contacts]
-    assert kinds == [CrmPersonContact, CrmCompanyContact, CrmDeceasedEstateContact,
-                     CrmCompanyContact, CrmDeceasedEstateContact, CrmPersonContact]
+    assert kinds == [
+        CrmPersonContact,
+        CrmCompanyContact,
+        CrmDeceasedEstateContact,
+        CrmCompanyContact,
+        CrmDeceasedEstateContact,
+        CrmPersonContact,
+    ]
     person = contacts[0]
     assert isinstance(person, CrmPersonContact)
     assert person.gdpr_approval_date is not None
@@ -583,10 +633,18 @@ def test_crm_union_picks_the_class() -> None:
 
 def test_crm_responses_are_tolerant() -> None:
     long = "x" * 200
-    [person] = parse_crm_contacts([
-        {"id": "c-1", "type": "Person", "firstName": long, "socialSecurityNumber": long, "brandNew": {"a": 1},
-         "wantsToBeMatched": "Sometimes"}
-    ])
+    [person] = parse_crm_contacts(
+        [
+            {
+                "id": "c-1",
+                "type": "Person",
+                "firstName": long,
+                "socialSecurityNumber": long,
+                "brandNew": {"a": 1},
+                "wantsToBeMatched": "Sometimes",
+            }
+        ]
+    )
     assert isinstance(person, CrmPersonContact)
     assert person.first_name == long
     assert person.wants_to_be_matched == "Sometimes"
@@ -665,16 +723,25 @@ def test_contacts_query_errors(data: dict[str, Any], expected: dict[str, str]) -
 
 def test_error_body_json() -> None:
     body = ErrorBody(
-        delivery_id="d-1", error="validation_error", message="the request does not pass validation",
+        delivery_id="d-1",
+        error="validation_error",
+        message="the request does not pass validation",
         errors=[FieldError(field="person.firstName", reason="String should have at most 30 characters")],
     )
     assert body.model_dump(mode="json") == {
-        "deliveryId": "d-1", "error": "validation_error", "message": "the request does not pass validation",
+        "deliveryId": "d-1",
+        "error": "validation_error",
+        "message": "the request does not pass validation",
         "errors": [{"field": "person.firstName", "reason": "String should have at most 30 characters"}],
-        "parked": False, "vendorStatus": None, "vendorMessage": None,
+        "parked": False,
+        "vendorStatus": None,
+        "vendorMessage": None,
     }
     assert ErrorBody(error="unauthorized", message="no key").to_body() == {
-        "error": "unauthorized", "message": "no key", "errors": [], "parked": False,
+        "error": "unauthorized",
+        "message": "no key",
+        "errors": [],
+        "parked": False,
     }
     parsed = ErrorBody.model_validate({"deliveryId": "d", "error": "e", "message": "m", "vendorStatus": 400})
     assert parsed.vendor_status == 400
@@ -724,14 +791,18 @@ def test_field_errors_value_error_prefix_is_dropped() -> None:
 
 def test_models_import_nothing_heavy() -> None:
     code = (
-        "import sys; import leadhooks.models.vitec, leadhooks.models.omnicasa, leadhooks.models.api; "
+        "import sys; import leadhooks.vendors.vitec.models, leadhooks.vendors.omnicasa.models; "
+        "import leadhooks.models.api; "
         "heavy = ('requests', 'boto3', 'botocore', 'aws_lambda_powertools', 'phonenumbers', 'stdnum', "
-        "'leadhooks.settings', 'leadhooks.clients'); "
+        "'leadhooks.settings', 'leadhooks.vendors.vitec.client'); "
         "print(','.join(m for m in heavy if m in sys.modules))"
     )
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
         env={**os.environ, "PYTHONPATH": str(root / "shared")},
     )
     assert out.stdout.strip() == ""
@@ -739,9 +810,20 @@ def test_models_import_nothing_heavy() -> None:
 
 @pytest.mark.parametrize(
     "model",
-    [PersonLeadRequest, AreaInterestRequest, ViewingParticipantRequest, ContactsQuery, ContactOnMeRequest,
-     ReturnResultOfInt32, ErrorBody, DeliveryResponse, ContactsResponse, CrmPersonContact, CrmCompanyContact,
-     CrmDeceasedEstateContact],
+    [
+        PersonLeadRequest,
+        AreaInterestRequest,
+        ViewingParticipantRequest,
+        ContactsQuery,
+        ContactOnMeRequest,
+        ReturnResultOfInt32,
+        ErrorBody,
+        DeliveryResponse,
+        ContactsResponse,
+        CrmPersonContact,
+        CrmCompanyContact,
+        CrmDeceasedEstateContact,
+    ],
 )
 def test_deferred_schemas_build(model: Any) -> None:
     # Schemas are built on first use (cold start); make sure every one of them builds.

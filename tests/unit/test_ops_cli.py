@@ -45,8 +45,9 @@ class FakeSQS:
         self.queues[url].append(Message(mid, body, attributes or {}))
         return mid
 
-    def receive_message(self, *, QueueUrl: str, MaxNumberOfMessages: int, VisibilityTimeout: int,
-                        **_: Any) -> dict[str, Any]:
+    def receive_message(
+        self, *, QueueUrl: str, MaxNumberOfMessages: int, VisibilityTimeout: int, **_: Any
+    ) -> dict[str, Any]:
         self.calls.append("receive")
         now = time.monotonic()
         out: list[dict[str, Any]] = []
@@ -57,11 +58,18 @@ class FakeSQS:
                 m.visible_at = now + VisibilityTimeout
                 m.receipt = f"{m.mid}-r{next(self.ids)}"
                 m.receives += 1
-                out.append({
-                    "MessageId": m.mid, "ReceiptHandle": m.receipt, "Body": m.body,
-                    "Attributes": {"SentTimestamp": str(m.sent), "ApproximateReceiveCount": str(m.receives)},
-                    "MessageAttributes": m.attributes,
-                })
+                out.append(
+                    {
+                        "MessageId": m.mid,
+                        "ReceiptHandle": m.receipt,
+                        "Body": m.body,
+                        "Attributes": {
+                            "SentTimestamp": str(m.sent),
+                            "ApproximateReceiveCount": str(m.receives),
+                        },
+                        "MessageAttributes": m.attributes,
+                    }
+                )
         return {"Messages": out} if out else {}
 
     def _by_receipt(self, url: str, receipt: str) -> Message:
@@ -86,11 +94,13 @@ class FakeSQS:
         now = time.monotonic()
         queue = self.queues[QueueUrl]
         visible = sum(1 for m in queue if m.visible_at <= now)
-        return {"Attributes": {
-            "ApproximateNumberOfMessages": str(visible),
-            "ApproximateNumberOfMessagesNotVisible": str(len(queue) - visible),
-            "ApproximateNumberOfMessagesDelayed": "0",
-        }}
+        return {
+            "Attributes": {
+                "ApproximateNumberOfMessages": str(visible),
+                "ApproximateNumberOfMessagesNotVisible": str(len(queue) - visible),
+                "ApproximateNumberOfMessagesDelayed": "0",
+            }
+        }
 
     def visible(self, url: str) -> int:
         return sum(1 for m in self.queues[url] if m.visible_at <= time.monotonic())
@@ -106,13 +116,21 @@ def parked_envelope(
         attempt=3,
         request={
             "customerId": "M10001",
-            "person": {"firstName": "Anna", "lastName": "Svensson", "socialSecurityNumber": "19800101-1234",
-                       "email": {"emailAddress": "anna@example.com"}, "telephone": {"cell": "+46701234567"}},
+            "person": {
+                "firstName": "Anna",
+                "lastName": "Svensson",
+                "socialSecurityNumber": "19800101-1234",
+                "email": {"emailAddress": "anna@example.com"},
+                "telephone": {"cell": "+46701234567"},
+            },
             "message": "Ring mig på 070-123 45 67",
             "leadSource": {"leadType": "Buy", "name": "Hemnet"},
         },
-        last_error=LastError(kind="PermanentVendorError", status=400,
-                             message="vitec rejected the request (HTTP 400): person.firstName is invalid"),
+        last_error=LastError(
+            kind="PermanentVendorError",
+            status=400,
+            message="vitec rejected the request (HTTP 400): person.firstName is invalid",
+        ),
         errors=[{"field": "person.firstName", "reason": "too long"}],
         reason=reason,
         parked_at=datetime.now(UTC) - timedelta(minutes=minutes_ago),
@@ -144,7 +162,10 @@ def sqs() -> FakeSQS:
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     commands = list(cli.iter_commands())
     assert sorted(commands) == [
-        ["parked", "discard"], ["parked", "list"], ["parked", "replay"], ["parked", "show"],
+        ["parked", "discard"],
+        ["parked", "list"],
+        ["parked", "replay"],
+        ["parked", "show"],
         ["queue", "stats"],
     ]
     for path in [[], ["parked"], ["queue"], *commands]:
@@ -156,9 +177,16 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.parametrize(
     "argv",
-    [[], ["parked"], ["parked", "replay"], ["parked", "replay", "d-1", "--all"], ["parked", "show"],
-     ["parked", "list", "--limit", "0"], ["parked", "list", "--reason", "nope"],
-     ["queue", "stats", "--visibility-timeout", "0"]],
+    [
+        [],
+        ["parked"],
+        ["parked", "replay"],
+        ["parked", "replay", "d-1", "--all"],
+        ["parked", "show"],
+        ["parked", "list", "--limit", "0"],
+        ["parked", "list", "--reason", "nope"],
+        ["queue", "stats", "--visibility-timeout", "0"],
+    ],
 )
 def test_bad_usage_exits_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
@@ -176,8 +204,9 @@ def test_connection_options_work_before_and_after_the_command() -> None:
     assert (neither.parked_queue_url, neither.visibility_timeout) == (None, cli.DEFAULT_VISIBILITY_S)
 
 
-def test_missing_queue_url_is_a_usage_error(sqs: FakeSQS, monkeypatch: pytest.MonkeyPatch,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_queue_url_is_a_usage_error(
+    sqs: FakeSQS, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("PARKED_QUEUE_URL", raising=False)
     assert cli.main(["parked", "list"], sqs=sqs, out=io.StringIO()) == 2
     assert "PARKED_QUEUE_URL" in capsys.readouterr().err
@@ -219,9 +248,13 @@ def test_table_is_aligned_and_has_a_header_even_when_empty() -> None:
 
 @pytest.mark.parametrize(
     ("delta", "text"),
-    [(timedelta(seconds=7), "7s"), (timedelta(minutes=3, seconds=4), "3m04s"),
-     (timedelta(hours=2, minutes=5), "2h05m"), (timedelta(days=3, hours=4), "3d04h"),
-     (timedelta(seconds=-5), "0s")],
+    [
+        (timedelta(seconds=7), "7s"),
+        (timedelta(minutes=3, seconds=4), "3m04s"),
+        (timedelta(hours=2, minutes=5), "2h05m"),
+        (timedelta(days=3, hours=4), "3d04h"),
+        (timedelta(seconds=-5), "0s"),
+    ],
 )
 def test_age_format(delta: timedelta, text: str) -> None:
     now = datetime(2025, 1, 1, tzinfo=UTC)
@@ -236,7 +269,14 @@ def test_list_shows_ids_and_reason_but_no_personal_data(sqs: FakeSQS) -> None:
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split() == [
-        "DELIVERYID", "OPERATION", "CUSTOMER", "AGE", "REASON", "ATTEMPT", "LAST", "ERROR"
+        "DELIVERYID",
+        "OPERATION",
+        "CUSTOMER",
+        "AGE",
+        "REASON",
+        "ATTEMPT",
+        "LAST",
+        "ERROR",
     ]
     assert lines[1].split()[:5] == ["d-old", "vitec_person_lead", "M10001", "1h30m", "attempts_exhausted"]
     assert lines[2].split()[:5] == ["d-new", "vitec_person_lead", "M10001", "1m00s", "vendor_rejected"]
@@ -299,19 +339,32 @@ def test_show_reveal_prints_the_envelope_as_parked(sqs: FakeSQS) -> None:
     assert json.loads(out)["request"]["person"]["email"]["emailAddress"] == "anna@example.com"
 
 
-@pytest.mark.parametrize(
-    ("field", "reason"), [("raw", "invalid_input"), ("rawBody", "malformed_message")]
-)
+@pytest.mark.parametrize(("field", "reason"), [("raw", "invalid_input"), ("rawBody", "malformed_message")])
 def test_show_withholds_a_body_kept_as_received(sqs: FakeSQS, field: str, reason: str) -> None:
     """A body the adapter could not read (a Typeform payload with an invalid personnummer) is kept as
     text; its answers sit under generic keys (`text`), so key-based masking cannot find the surname."""
-    raw = json.dumps({"form_response": {"answers": [
-        {"field": {"ref": "person.lastName"}, "type": "text", "text": "Kanarieson"},
-        {"field": {"ref": "address"}, "type": "text", "text": "Kanariegatan 7"},
-        {"field": {"ref": "person.socialSecurityNumber"}, "type": "text", "text": "19811228-9875"},
-    ]}})
-    env = FailureEnvelope(delivery_id="d-raw", operation="vitec_person_lead", request={field: raw},
-                          reason=reason, parked_at=datetime.now(UTC))
+    raw = json.dumps(
+        {
+            "form_response": {
+                "answers": [
+                    {"field": {"ref": "person.lastName"}, "type": "text", "text": "Kanarieson"},
+                    {"field": {"ref": "address"}, "type": "text", "text": "Kanariegatan 7"},
+                    {
+                        "field": {"ref": "person.socialSecurityNumber"},
+                        "type": "text",
+                        "text": "19811228-9875",
+                    },
+                ]
+            }
+        }
+    )
+    env = FailureEnvelope(
+        delivery_id="d-raw",
+        operation="vitec_person_lead",
+        request={field: raw},
+        reason=reason,
+        parked_at=datetime.now(UTC),
+    )
     park(sqs, env)
     junk_id = {"deliveryId": {"DataType": "String", "StringValue": "d-junk"}}
     sqs.put(PARKED, f"not an envelope: {raw}", junk_id)
@@ -336,8 +389,9 @@ def test_show_unknown_id_fails(sqs: FakeSQS, capsys: pytest.CaptureFixture[str])
 # ---- replay and discard -------------------------------------------------------------------------
 
 
-def test_replay_one_moves_it_to_the_failure_queue_as_attempt_1(sqs: FakeSQS,
-                                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_replay_one_moves_it_to_the_failure_queue_as_attempt_1(
+    sqs: FakeSQS, capsys: pytest.CaptureFixture[str]
+) -> None:
     park(sqs, parked_envelope("d-1"))
     park(sqs, parked_envelope("d-2"))
     code, out = run(sqs, "parked", "replay", "d-1")

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from leadhooks.core import VendorOperation
 from leadhooks.errors import (
     AnswerLostError,
     ConfigurationError,
@@ -17,9 +18,8 @@ from leadhooks.errors import (
 )
 from leadhooks.failures import FailureEnvelope, LastError
 from leadhooks.logic import replay
-from leadhooks.logic.delivery import OperationSpec
-from leadhooks.models.common import OperationRequest, ReqStr40, VitecModel
 from leadhooks.settings import Settings, get_settings
+from leadhooks.vendors.model_base import OperationRequest, ReqStr40, VitecModel
 
 from local.replay_worker import LocalLambdaContext, to_lambda_record
 
@@ -52,18 +52,19 @@ class Harness:
         self.outcome: Callable[[StubRequest], dict[str, Any]] = lambda _req: {"lead_id": "L-1"}
         self.already_delivered = False
 
-    def spec(self, *, dedupe_safe: bool = True) -> OperationSpec:
+    def spec(self, *, dedupe_safe: bool = True) -> VendorOperation:
         def call(req: StubRequest) -> dict[str, Any]:
             self.calls.append(req)
             return self.outcome(req)
 
-        return OperationSpec(
+        return VendorOperation(
             name="stub_op",
             vendor="vitec",
             model=StubRequest,
-            describe=lambda _m: None,  # type: ignore[arg-type,return-value]
-            call=call,
-            dedupe_safe=dedupe_safe,
+            describe=lambda m: m,
+            execute=call,  # describe() hands the model itself to execute()
+            creates="a stub record",
+            resend_after_ambiguous=dedupe_safe,
         )
 
     def counts(self, name: str) -> int:
@@ -81,9 +82,10 @@ def h(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
     monkeypatch.setattr(replay, "park", lambda env, reason: harness.parked.append((env, reason)))
     monkeypatch.setattr(replay, "get_sqs", lambda: harness.sqs)
     monkeypatch.setattr(replay, "count", lambda name, **dims: harness.counted.append((name, dims)))
-    monkeypatch.setattr(replay, "OPERATIONS", {"stub_op": harness.spec(), "stub_lossy": _lossy(harness)})
+    stubs = {"stub_op": harness.spec(), "stub_lossy": _lossy(harness)}
+    monkeypatch.setattr(replay, "write_operation", stubs.get)
 
-    def run(*, key: dict[str, str], spec: OperationSpec, model: OperationRequest, sent: list[bool]) -> Any:
+    def run(*, key: dict[str, str], spec: VendorOperation, model: OperationRequest, sent: list[bool]) -> Any:
         assert key == {"key": f"replay:{spec.name}:{envelope_id}"}
         if harness.already_delivered:
             return replay.ReplayResult(result={"lead_id": "L-1"})
@@ -95,15 +97,16 @@ def h(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
     get_settings.cache_clear()
 
 
-def _lossy(h: Harness) -> OperationSpec:
+def _lossy(h: Harness) -> VendorOperation:
     spec = h.spec(dedupe_safe=False)
-    return OperationSpec(
+    return VendorOperation(
         name="stub_lossy",
         vendor=spec.vendor,
         model=spec.model,
         describe=spec.describe,
-        call=spec.call,
-        dedupe_safe=False,
+        execute=spec.execute,
+        creates=spec.creates,
+        resend_after_ambiguous=False,
     )
 
 

@@ -8,12 +8,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from leadhooks.clients.vitec import MAX_CONTACT_IDS, contacts_request, get_vitec_client
+from leadhooks.core import InboundRequest, Outcome
 from leadhooks.errors import AuthenticationError, InputValidationError
-from leadhooks.logic.delivery import InboundRequest, Outcome, authenticate_request
+from leadhooks.logic.delivery import authenticate_request
 from leadhooks.models.api import ContactsResponse, DeliveryResponse, field_errors_from_validation
-from leadhooks.models.vitec import ContactsQuery
 from leadhooks.observability import logger
+from leadhooks.vendors.vitec.models import ContactsQuery
+from leadhooks.vendors.vitec.operations import MAX_CONTACT_IDS, contacts_request
+from leadhooks.vendors.vitec.operations import get_contacts as fetch_chunk
 
 MAX_PARALLEL_CALLS = 5
 
@@ -61,9 +63,8 @@ def get_contacts(inbound: InboundRequest) -> Outcome:
             vendor_request={"calls": [{"method": r.method, "path": r.path} for r in requests]},
         )
         return Outcome.of(200, body)
-    client = get_vitec_client()
     with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_CALLS, len(chunks))) as pool:
-        results = list(pool.map(lambda chunk: client.get_contacts(query.customer_id, chunk), chunks))
+        results = list(pool.map(lambda chunk: fetch_chunk(query.customer_id, chunk), chunks))
     by_id: dict[str, dict[str, Any]] = {}
     for contact in (c for chunk in results for c in chunk):
         by_id.setdefault(contact.id, contact.model_dump(mode="json", by_alias=True, exclude_none=True))

@@ -8,14 +8,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from leadhooks.clients.common import VendorRequest
+from leadhooks.core import InboundRequest, Outcome, VendorOperation
 from leadhooks.errors import (
     AnswerLostError,
     BadRequestError,
@@ -31,40 +30,12 @@ from leadhooks.idempotency import call_once, idempotent
 from leadhooks.inbound.adapters import AdaptedInput, parse_body, to_native
 from leadhooks.inbound.auth import AuthResult, InboundSecrets, authenticate
 from leadhooks.models.api import DeliveryResponse, ErrorBody, FieldError, field_errors_from_validation
-from leadhooks.models.common import OperationRequest
 from leadhooks.observability import count, logger
 from leadhooks.secrets import inbound_secret
 from leadhooks.settings import get_settings
+from leadhooks.vendors.model_base import OperationRequest
 
 _DELIVERY_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
-
-
-@dataclass(frozen=True)
-class InboundRequest:
-    """An HTTP request as the logic layer sees it, whichever front door (Lambda or ASGI) it came in by."""
-
-    route: str
-    method: str
-    headers: Mapping[str, str]  # lower-case names
-    query: Mapping[str, str]
-    raw_body: bytes
-
-    @property
-    def dry_run(self) -> bool:
-        return self.query.get("dryRun", "").lower() in ("true", "1", "yes")
-
-
-@dataclass
-class Outcome:
-    """What the route turns into an HTTP response."""
-
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, status: int, model: BaseModel) -> Outcome:
-        return cls(status, model.model_dump(mode="json", by_alias=True, exclude_none=True))
 
 
 class StoredOutcome(BaseModel):
@@ -72,21 +43,6 @@ class StoredOutcome(BaseModel):
 
     status: int
     body: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class OperationSpec:
-    """One vendor operation: its model, how it is described, and how it is called."""
-
-    name: str
-    vendor: str
-    model: type[OperationRequest]
-    describe: Callable[[Any], VendorRequest]
-    call: Callable[[Any], dict[str, Any]]
-    # The vendor de-duplicates this write, so a request whose answer was lost may be sent again.
-    dedupe_safe: bool
-    # Where a national phone number without a country code is assumed to be (Vitec: SE, Omnicasa: BE).
-    phone_region: str = "SE"
 
 
 def authenticate_request(inbound: InboundRequest) -> AuthResult:
@@ -123,7 +79,7 @@ def _raw_text(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
-def _validate(spec: OperationSpec, adapted: AdaptedInput) -> OperationRequest:
+def _validate(spec: VendorOperation, adapted: AdaptedInput) -> OperationRequest:
     try:
         return spec.model.model_validate(adapted.data)
     except ValidationError as exc:
@@ -138,7 +94,7 @@ def _validate(spec: OperationSpec, adapted: AdaptedInput) -> OperationRequest:
 
 
 def _envelope(
-    spec: OperationSpec, delivery_id: str, model: OperationRequest | None, **extra: Any
+    spec: VendorOperation, delivery_id: str, model: OperationRequest | None, **extra: Any
 ) -> FailureEnvelope:
     return FailureEnvelope(
         delivery_id=delivery_id,
@@ -152,12 +108,12 @@ def _envelope(
     )
 
 
-def send_to_vendor(spec: OperationSpec, delivery_id: str, model: OperationRequest) -> StoredOutcome:
+def send_to_vendor(spec: VendorOperation, delivery_id: str, model: OperationRequest) -> StoredOutcome:
     """Call the vendor once (with the in-request retry policy) and keep the delivery whatever happens."""
     try:
         result = spec.call(model)
     except AnswerLostError as exc:
-        if spec.dedupe_safe:
+        if spec.resend_after_ambiguous:
             return _queue(spec, delivery_id, model, exc)
         envelope = _envelope(spec, delivery_id, model, last_error=LastError.from_exception(exc))
         park(envelope, "answer_lost")
@@ -193,7 +149,7 @@ def send_to_vendor(spec: OperationSpec, delivery_id: str, model: OperationReques
 
 
 def _queue(
-    spec: OperationSpec, delivery_id: str, model: OperationRequest, exc: LeadhooksError
+    spec: VendorOperation, delivery_id: str, model: OperationRequest, exc: LeadhooksError
 ) -> StoredOutcome:
     envelope = _envelope(spec, delivery_id, model, last_error=LastError.from_exception(exc))
     enqueue_failure(envelope, delay_s=get_settings().replay_backoff_s[0])
@@ -205,7 +161,7 @@ def _queue(
 
 
 def _run(
-    *, key: dict[str, str], delivery_id: str, spec: OperationSpec, model: OperationRequest
+    *, key: dict[str, str], delivery_id: str, spec: VendorOperation, model: OperationRequest
 ) -> StoredOutcome:
     return send_to_vendor(spec, delivery_id, model)
 
@@ -220,7 +176,7 @@ def prime() -> None:
     _sender()
 
 
-def send_once(spec: OperationSpec, delivery_id: str, model: OperationRequest) -> StoredOutcome:
+def send_once(spec: VendorOperation, delivery_id: str, model: OperationRequest) -> StoredOutcome:
     """A repeated deliveryId gets the first answer and never reaches the vendor again."""
     try:
         return call_once(
@@ -238,7 +194,7 @@ def send_once(spec: OperationSpec, delivery_id: str, model: OperationRequest) ->
 # ---- the pipeline ----------------------------------------------------------------------------
 
 
-def deliver(spec: OperationSpec, inbound: InboundRequest) -> Outcome:
+def deliver(spec: VendorOperation, inbound: InboundRequest) -> Outcome:
     """Run one inbound write request through the whole pipeline."""
     auth = authenticate_request(inbound)
     if len(inbound.raw_body) > get_settings().max_body_bytes:

@@ -23,6 +23,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ValidationError
 
+from leadhooks.catalog import write_operation
+from leadhooks.core import VendorOperation
 from leadhooks.errors import (
     AnswerLostError,
     ConflictError,
@@ -33,12 +35,10 @@ from leadhooks.errors import (
 )
 from leadhooks.failures import FailureEnvelope, LastError, ParkReason, get_sqs, park, parse_envelope
 from leadhooks.idempotency import call_once, idempotent
-from leadhooks.logic.delivery import OperationSpec
-from leadhooks.logic.registry import OPERATIONS
 from leadhooks.models.api import field_errors_from_validation
-from leadhooks.models.common import OperationRequest
 from leadhooks.observability import count, logger
 from leadhooks.settings import get_settings
+from leadhooks.vendors.model_base import OperationRequest
 
 # A malformed body is kept for the operator, cut to this many characters (the envelope must fit in
 # one SQS message once JSON-escaped).
@@ -81,7 +81,7 @@ def replay_record(record: SQSRecord) -> None:
 
 
 def _replay(
-    record: SQSRecord, envelope: FailureEnvelope, spec: OperationSpec, model: OperationRequest
+    record: SQSRecord, envelope: FailureEnvelope, spec: VendorOperation, model: OperationRequest
 ) -> None:
     attempt = current_attempt(record, envelope)
     log = {"deliveryId": envelope.delivery_id, "operation": spec.name, "attempt": attempt}
@@ -92,7 +92,7 @@ def _replay(
         _park_after(envelope, attempt, exc, "vendor_rejected", errors=exc.details)
         return
     except AnswerLostError as exc:
-        if not spec.dedupe_safe:
+        if not spec.resend_after_ambiguous:
             # The vendor may have acted on it and would not notice a second copy: a person decides.
             _park_after(envelope, attempt, exc, "answer_lost")
             return
@@ -120,12 +120,12 @@ def _replay(
 # ---- decoding --------------------------------------------------------------------------------
 
 
-def _decode(record: SQSRecord) -> tuple[FailureEnvelope, OperationSpec, OperationRequest]:
+def _decode(record: SQSRecord) -> tuple[FailureEnvelope, VendorOperation, OperationRequest]:
     try:
         envelope = parse_envelope(record.body)
     except ValueError:  # json.JSONDecodeError and pydantic.ValidationError alike
         raise _MalformedError(_minimal_envelope(record, "the message is not a failure envelope")) from None
-    spec = OPERATIONS.get(envelope.operation)
+    spec = write_operation(envelope.operation)
     if spec is None:
         envelope.last_error = _malformed_error(f"unknown operation {envelope.operation[:60]!r}")
         raise _MalformedError(envelope)
@@ -236,7 +236,7 @@ def _park_after(
 # ---- exactly once toward the vendor -----------------------------------------------------------
 
 
-def _deliver_once(spec: OperationSpec, delivery_id: str, model: OperationRequest) -> bool:
+def _deliver_once(spec: VendorOperation, delivery_id: str, model: OperationRequest) -> bool:
     """Call the vendor unless an earlier replay of this deliveryId already did; True when it was called."""
     sent: list[bool] = []
     try:
@@ -252,7 +252,7 @@ def _deliver_once(spec: OperationSpec, delivery_id: str, model: OperationRequest
 
 
 def _replay_call(
-    *, key: dict[str, str], spec: OperationSpec, model: OperationRequest, sent: list[bool]
+    *, key: dict[str, str], spec: VendorOperation, model: OperationRequest, sent: list[bool]
 ) -> ReplayResult:
     sent.append(True)
     return ReplayResult(result=spec.call(model))

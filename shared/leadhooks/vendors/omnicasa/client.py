@@ -4,28 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Final
 from urllib.parse import quote
 
-from leadhooks.clients.common import VendorRequest, json_or_lost, raise_for_vendor_status
+from leadhooks.core import VendorRequest
 from leadhooks.errors import AnswerLostError, PermanentVendorError
 from leadhooks.http import send
 from leadhooks.masking import MASK, mask_text
-from leadhooks.models.omnicasa import ContactOnMeRequest
 from leadhooks.secrets import omnicasa_secret_key
 from leadhooks.settings import get_settings
+from leadhooks.vendors.common import json_or_lost, raise_for_vendor_status
 
-VENDOR = "omnicasa"
+VENDOR: Final = "omnicasa"
 SECRET_PLACEHOLDER = "{secretKey}"  # noqa: S105 - a URL template, not a secret
-
-
-def contact_on_me_request(req: ContactOnMeRequest) -> VendorRequest:
-    return VendorRequest(
-        vendor=VENDOR,
-        method="POST",
-        customer_id=req.customer_id,
-        path=f"techworks/contactonme/{SECRET_PLACEHOLDER}",
-        body=req.vendor_body(),
-    )
 
 
 class OmnicasaClient:
@@ -33,9 +24,8 @@ class OmnicasaClient:
         self._base_url = base_url.rstrip("/")
         self._secret_key = secret_key
 
-    def contact_on_me(self, req: ContactOnMeRequest) -> int:
-        """Create/update the person; errors arrive as HTTP 200 with Success:false (DESIGN §6)."""
-        vreq = contact_on_me_request(req)
+    def execute(self, vreq: VendorRequest) -> int:
+        """Send one call; errors arrive as HTTP 200 with Success:false (DESIGN §6). Returns `Value`."""
         key = self._secret_key()
         url = f"{self._base_url}/{vreq.path.replace(SECRET_PLACEHOLDER, quote(key, safe=''))}"
         response = send("POST", url, vendor=VENDOR, retry_lost_answer=True, json=vreq.body)

@@ -12,7 +12,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
-from leadhooks.models.common import (
+from leadhooks.vendors.model_base import (
     OmnicasaModel,
     OmnicasaResponseModel,
     OperationRequest,

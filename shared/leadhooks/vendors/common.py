@@ -1,30 +1,15 @@
-"""What every vendor client shares: the request description used for dry runs and failure envelopes."""
+"""What both vendor clients share: answer classification and the per-customer auth cool-down."""
 
 from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Literal
+from typing import Any
 
 import requests
-from pydantic import BaseModel, ConfigDict
 
 from leadhooks.errors import AnswerLostError, PermanentVendorError, VendorAuthError
 from leadhooks.masking import mask_text
-
-Vendor = Literal["vitec", "omnicasa"]
-
-
-class VendorRequest(BaseModel):
-    """A vendor call without credentials: safe to show in a dry run and to keep on a queue."""
-
-    model_config = ConfigDict(frozen=True)
-
-    vendor: Vendor
-    method: Literal["GET", "POST"]
-    path: str
-    body: Any = None
-    customer_id: str
 
 
 def json_or_lost(response: requests.Response, vendor: str) -> Any:

@@ -37,7 +37,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from leadhooks.models.common import (
+from leadhooks.vendors.model_base import (
     OperationRequest,
     OptBool,
     OptDateTime,

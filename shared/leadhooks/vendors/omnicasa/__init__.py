@@ -1,0 +1,1 @@
+"""Omnicasa API v3 (vendor-docs/omnicasa-contactonme.txt)."""

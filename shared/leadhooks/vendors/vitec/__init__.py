@@ -1,0 +1,1 @@
+"""Vitec Express Connect (vendor-docs/vitec-*.txt)."""
