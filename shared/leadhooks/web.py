@@ -66,9 +66,30 @@ def respond(outcome: Outcome) -> Response[str]:
 
 
 def handle(request: Request, route: str, logic: Callable[[InboundRequest], Outcome]) -> Response[str]:
-    """The whole body of every route: one logic call, one response."""
+    """The whole body of every route: one logic call, one response. Every answer names a deliveryId:
+    an error raised before the pipeline knew one (a 401, a 413) gets the fallback id."""
     logger.set_correlation_id(None)  # the local server is one long-lived process: no stale ids
-    return respond(logic(inbound_from(request, route)))
+    inbound = inbound_from(request, route)
+    try:
+        return respond(logic(inbound))
+    except LeadhooksError as exc:
+        if exc.delivery_id is None:
+            exc.delivery_id = _fallback_id(inbound)
+        raise
+    except Exception as exc:  # the router's own handler would answer without the id
+        delivery_id = _fallback_id(inbound)
+        logger.error("unexpected error", extra={"error": type(exc).__name__, "deliveryId": delivery_id})
+        body = {"deliveryId": delivery_id, **_UNEXPECTED}
+        return _json_response(500, body)
+
+
+def _fallback_id(inbound: InboundRequest) -> str:
+    from leadhooks.logic.delivery import fallback_delivery_id  # the pipeline module: only on errors
+
+    return fallback_delivery_id(inbound)
+
+
+_UNEXPECTED = {"error": "internal_error", "message": "unexpected error; the request was not kept"}
 
 
 def error_body(exc: LeadhooksError) -> dict[str, Any]:
@@ -108,9 +129,7 @@ def register_error_handlers(router: Router) -> None:
     @router.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response[str]:
         logger.error("unexpected error", extra={"error": type(exc).__name__})
-        return _json_response(
-            500, {"error": "internal_error", "message": "unexpected error; the request was not kept"}
-        )
+        return _json_response(500, dict(_UNEXPECTED))
 
 
 def operation_router(name: str) -> Router:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import parse_qsl
@@ -36,7 +36,7 @@ from leadhooks.inbound.flat import (
     step_into,
     type_members,
 )
-from leadhooks.inbound.typeform import is_typeform, typeform_assignments
+from leadhooks.inbound.mapping import FieldMapping, select
 
 __all__ = [
     "MAX_DEPTH",
@@ -67,7 +67,7 @@ class FormData(dict[str, Any]):
 
 @dataclass
 class AdaptedInput:
-    format: Literal["native", "typeform", "flat"]
+    format: Literal["native", "typeform", "flat", "mapped"]
     data: dict[str, Any]  # nested native-shaped dict ready for Model.model_validate
     delivery_id: str | None = None  # Typeform `event_id`
     sources: dict[str, str] = field(default_factory=dict)  # target path → human label, for error messages
@@ -206,8 +206,13 @@ def to_native(
     *,
     query: Mapping[str, str] | None = None,
     default_region: str = "SE",
+    mapping: FieldMapping | Sequence[FieldMapping] | None = None,
 ) -> AdaptedInput:
     """Detect the format of `payload` and return the native-shaped dict for `model_cls`.
+
+    `mapping` is the authenticated client's mapping (or list of them) for this operation
+    (`leadhooks.inbound.mapping.mapping_for`): the first that applies reads the payload; a Typeform
+    payload with none is read by Typeform's default mapping (refs and hidden names are target paths).
 
     Query-string parameters that name a model field (`customerId`, `updatePerson.customerId`) fill
     fields the body leaves unset, so a webhook URL can carry `?customerId=…`; others (`dryRun`) are
@@ -220,12 +225,12 @@ def to_native(
         raise BadRequestError(
             "the body must be a JSON object", details=[_detail("body", "top level is not an object")]
         )
-    if isinstance(payload, FormData):
-        adapted = _adapt_assignments("flat", flat_assignments(payload), model_cls, query, None)
-    elif is_typeform(payload):
-        typeform = typeform_assignments(payload)
-        adapted = _adapt_assignments("typeform", typeform.assignments, model_cls, query, typeform.event_id)
-    elif looks_flat(payload):
+    chosen = select(mapping, payload)
+    if chosen is not None:
+        assignments, event_id = chosen.assignments(payload, default_region=default_region)
+        fmt: Literal["typeform", "mapped"] = "typeform" if chosen.format == "typeform" else "mapped"
+        adapted = _adapt_assignments(fmt, assignments, model_cls, query, event_id)
+    elif isinstance(payload, FormData) or looks_flat(payload):
         adapted = _adapt_assignments("flat", flat_assignments(payload), model_cls, query, None)
     else:
         adapted = _adapt_native(payload, model_cls, query)
@@ -281,7 +286,7 @@ def _set_default_native(
 
 
 def _adapt_assignments(
-    fmt: Literal["typeform", "flat"],
+    fmt: Literal["typeform", "flat", "mapped"],
     assignments: list[Assignment],
     model_cls: type[BaseModel],
     query: Mapping[str, str] | None,

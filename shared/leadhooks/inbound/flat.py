@@ -301,6 +301,25 @@ class Assignment:
     origin: str = "field"
 
 
+@dataclass(frozen=True)
+class SourceValue:
+    """One value of a sender's payload as a mapping sees it (`leadhooks.inbound.mapping`).
+
+    `paths` are the JSON paths that address it (a Typeform answer has two: by ref and by field id);
+    `target` is the target path the sender's own convention proposes (a Typeform ref, a hidden-field
+    name, a flat key), used when the mapping passes such names through; `label` names it for people
+    (`Title: value` lines in the free-text field); `keep` is False for metadata that is only kept when
+    a mapping asks for it (Typeform's token, landed_at).
+    """
+
+    paths: tuple[tuple[Segment, ...], ...]
+    value: Any
+    label: str
+    origin: str = "field"
+    target: str | None = None
+    keep: bool = True
+
+
 class NestedBuilder:
     """Builds the nested native-shaped dict from resolved paths; collects (never raises) problems."""
 

@@ -1,10 +1,12 @@
-"""Typeform webhook payloads (`event_type: form_response`) → assignments onto target paths.
+"""Typeform webhook payloads (`event_type: form_response`) → the values a mapping reads.
 
-Each answer's `field.ref` and each `hidden` key is a target path in the operation model (see
-`leadhooks.inbound.flat`). For forms whose refs cannot be changed, an optional mapping file, named by
-the environment variable `LEADHOOKS_FORM_MAPPINGS`, maps `{"<form_id>": {"<field ref, field id or hidden
-key>": "<target path>"}}`; it is read once and cached. Values are converted by answer type here; whether
-they fit the target field is decided by the adapter and the model.
+By Typeform's convention (the built-in default mapping, `leadhooks.inbound.mapping`), each answer's
+`field.ref` and each `hidden` key is a target path in the operation model (see
+`leadhooks.inbound.flat`). For forms whose refs cannot be changed, a client mapping can name answers
+by ref or field id; the older per-deployment mapping file, named by the environment variable
+`LEADHOOKS_FORM_MAPPINGS`, maps `{"<form_id>": {"<field ref, field id or hidden key>": "<target
+path>"}}` and is read once and cached. Values are converted by answer type here; whether they fit the
+target field is decided by the adapter and the model.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from leadhooks.errors import BadRequestError, ConfigurationError
-from leadhooks.inbound.flat import Assignment, as_text
+from leadhooks.inbound.flat import SourceValue, as_text
 
 MAPPINGS_ENV = "LEADHOOKS_FORM_MAPPINGS"
 _TITLE_MAX = 120
@@ -29,19 +31,27 @@ _SKIP_KEYS = frozenset({"field", "type"})
 
 
 @dataclass
-class TypeformInput:
-    """What a Typeform payload contributes: its event id, form id, and every answer/hidden value."""
+class TypeformSource:
+    """A Typeform payload as a mapping reads it (`leadhooks.inbound.mapping`).
+
+    `document` is what a mapping's JSON paths address: `answers.<ref or field id>`,
+    `hidden.<name>`, `variables.<key>`, `calculated.score`, `submitted_at`, `landed_at`, `token`,
+    `event_id`, `form.id`, `form.title`. `values` lists them in payload order, each with the target
+    path Typeform's own convention proposes (the field ref or hidden-field name, or the per-form
+    mapping file's entry) and the label its `Title: value` line gets when nothing maps it.
+    """
 
     event_id: str | None
     form_id: str | None
-    assignments: list[Assignment] = field(default_factory=list)
+    document: dict[str, Any] = field(default_factory=dict)
+    values: list[SourceValue] = field(default_factory=list)
 
 
 def is_typeform(payload: Mapping[str, Any]) -> bool:
     return "form_response" in payload
 
 
-def typeform_assignments(payload: Mapping[str, Any]) -> TypeformInput:
+def typeform_source(payload: Mapping[str, Any]) -> TypeformSource:
     """Read a Typeform webhook payload. Unknown answer types become text; nothing is dropped."""
     response = payload.get("form_response")
     if not isinstance(response, Mapping):
@@ -64,7 +74,10 @@ def typeform_assignments(payload: Mapping[str, Any]) -> TypeformInput:
             if isinstance(item.get("ref"), str):
                 titles_by_ref[item["ref"]] = title
 
-    result = TypeformInput(event_id=_str_or_none(payload.get("event_id")), form_id=form_id)
+    event_id = _str_or_none(payload.get("event_id"))
+    result = TypeformSource(event_id=event_id, form_id=form_id)
+    doc = result.document
+    answers: dict[str, Any] = doc.setdefault("answers", {})
     for answer in response.get("answers") or []:
         if not isinstance(answer, Mapping):
             continue
@@ -75,18 +88,74 @@ def typeform_assignments(payload: Mapping[str, Any]) -> TypeformInput:
             titles_by_id.get(field_id or "") or titles_by_ref.get(ref or "") or ref or field_id or "Answer"
         )
         target = mapping.get(ref or "") or mapping.get(field_id or "") or ref
-        result.assignments.append(
-            Assignment(path=target, value=answer_value(answer), label=title, origin="form field")
+        value = answer_value(answer)
+        names = tuple(dict.fromkeys(n for n in (ref, field_id) if n))
+        for name in names:
+            answers[name] = value
+        result.values.append(
+            SourceValue(
+                paths=tuple(("answers", n) for n in names),
+                value=value,
+                label=title,
+                origin="form field",
+                target=target,
+            )
         )
 
     hidden = response.get("hidden")
+    doc["hidden"] = {}
     if isinstance(hidden, Mapping):
         for key, value in hidden.items():
             name = str(key)
-            result.assignments.append(
-                Assignment(path=mapping.get(name) or name, value=value, label=name, origin="hidden field")
+            doc["hidden"][name] = value
+            result.values.append(
+                SourceValue(
+                    paths=(("hidden", name),),
+                    value=value,
+                    label=name,
+                    origin="hidden field",
+                    target=mapping.get(name) or name,
+                )
             )
+
+    # What the form itself says about the submission: kept as `Title: value` lines unless mapped.
+    form_title = definition.get("title")
+    doc["form"] = {"id": form_id}
+    _meta(result, ("form", "title"), clean_title(form_title) if isinstance(form_title, str) else None, "Form")
+    _meta(result, ("submitted_at",), response.get("submitted_at"), "Submitted at")
+    doc["variables"] = {}
+    for variable in response.get("variables") or []:
+        if isinstance(variable, Mapping) and isinstance(variable.get("key"), str):
+            kind = variable.get("type")
+            value = variable.get(kind) if isinstance(kind, str) and kind not in ("key", "type") else None
+            doc["variables"][variable["key"]] = value
+            _meta(result, ("variables", variable["key"]), value, variable["key"], origin="variable")
+    calculated = response.get("calculated")
+    doc["calculated"] = dict(calculated) if isinstance(calculated, Mapping) else {}
+    if "score" in doc["calculated"]:
+        _meta(result, ("calculated", "score"), doc["calculated"]["score"], "Score")
+    # Identifiers: a mapping may use them; unmapped they add nothing a person reads.
+    _meta(result, ("landed_at",), response.get("landed_at"), "Landed at", keep=False)
+    _meta(result, ("token",), response.get("token"), "Response token", keep=False)
+    _meta(result, ("event_id",), event_id, "Event id", keep=False)
+    _meta(result, ("form", "id"), form_id, "Form id", keep=False)
     return result
+
+
+def _meta(
+    source: TypeformSource,
+    path: tuple[str, ...],
+    value: Any,
+    label: str,
+    *,
+    origin: str = "form data",
+    keep: bool = True,
+) -> None:
+    node = source.document
+    for segment in path[:-1]:
+        node = node.setdefault(segment, {})
+    node[path[-1]] = value
+    source.values.append(SourceValue(paths=(path,), value=value, label=label, origin=origin, keep=keep))
 
 
 def answer_value(answer: Mapping[str, Any]) -> Any:

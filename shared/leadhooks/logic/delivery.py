@@ -29,6 +29,7 @@ from leadhooks.failures import FailureEnvelope, LastError, enqueue_failure, park
 from leadhooks.idempotency import call_once, idempotent
 from leadhooks.inbound.adapters import AdaptedInput, parse_body, to_native
 from leadhooks.inbound.auth import AuthResult, InboundSecrets, authenticate
+from leadhooks.inbound.mapping import FieldMapping, client_config, mapping_for
 from leadhooks.models.api import DeliveryResponse, ErrorBody, FieldError, field_errors_from_validation
 from leadhooks.observability import count, logger
 from leadhooks.secrets import inbound_secret
@@ -73,6 +74,15 @@ def fallback_delivery_id(inbound: InboundRequest) -> str:
             return value
     digest = hashlib.sha256(inbound.route.encode() + b"\n" + inbound.raw_body).hexdigest()
     return f"lh-{digest[:40]}"
+
+
+def client_mapping(client: str | None, operation: str) -> FieldMapping | list[FieldMapping] | None:
+    """The authenticated client's mapping(s) for this operation (`mappings.<scope>` of its entry in
+    the inbound secret; docs/inbound.md §5), or None."""
+    from leadhooks.catalog import BY_NAME
+
+    found = BY_NAME.get(operation)
+    return mapping_for(client_config(inbound_secret(), client), found.scope) if found else None
 
 
 def _raw_text(raw: bytes) -> str:
@@ -206,7 +216,12 @@ def deliver(spec: VendorOperation, inbound: InboundRequest) -> Outcome:
     delivery_id = fallback_delivery_id(inbound)
     try:
         payload = parse_body(inbound.raw_body, inbound.headers.get("content-type"))
-        adapted = to_native(payload, spec.model, query=inbound.query, default_region=spec.phone_region)
+        # LEAD: issue 15 mappings. `auth.client` (the client's name) arrives with the tenancy branch's
+        # AuthResult; until then a secret without `clients` is one client and its `mappings` apply.
+        mapping = client_mapping(getattr(auth, "client", None), spec.name)
+        adapted = to_native(
+            payload, spec.model, query=inbound.query, default_region=spec.phone_region, mapping=mapping
+        )
         delivery_id = choose_delivery_id(inbound, auth, adapted)
         logger.set_correlation_id(delivery_id)
         model = _validate(spec, adapted)
