@@ -162,13 +162,15 @@ def sqs() -> FakeSQS:
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     commands = list(cli.iter_commands())
     assert sorted(commands) == [
+        ["mapping", "check"],
         ["parked", "discard"],
         ["parked", "list"],
         ["parked", "replay"],
         ["parked", "show"],
         ["queue", "stats"],
+        ["typeform", "check"],
     ]
-    for path in [[], ["parked"], ["queue"], *commands]:
+    for path in [[], ["parked"], ["queue"], ["mapping"], ["typeform"], *commands]:
         with pytest.raises(SystemExit) as exit_info:
             cli.build_parser().parse_args([*path, "--help"])
         assert exit_info.value.code == 0

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from leadhooks.failures import FailureEnvelope, ParkReason, _attributes, parse_envelope
 from leadhooks.masking import MASK, mask, mask_text
+from leadhooks.ops.mapping_commands import register as register_mapping_commands
 
 PROG = "python -m leadhooks.ops"
 DEFAULT_VISIBILITY_S = 30
@@ -483,7 +484,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="AWS_ENDPOINT_URL points boto3 at the local emulator (see docs/operations.md).",
     )
     _connection_options(parser, suppress=False)
-    groups = parser.add_subparsers(dest="group", metavar="{parked,queue}", required=True)
+    groups = parser.add_subparsers(dest="group", metavar="{parked,queue,mapping,typeform}", required=True)
 
     parked = groups.add_parser(
         "parked",
@@ -557,6 +558,7 @@ def build_parser() -> argparse.ArgumentParser:
         "approximate visible / in-flight / delayed messages on both queues",
         cmd_queue_stats,
     )
+    register_mapping_commands(groups)  # mapping check, typeform check (offline: no queues)
     return parser
 
 
@@ -580,6 +582,8 @@ def main(argv: Sequence[str] | None = None, *, sqs: Any = None, out: TextIO | No
     """Run one command; returns the exit status (0 ok, 1 failed or declined, 2 usage)."""
     args = build_parser().parse_args(argv)
     out = out or sys.stdout
+    if getattr(args, "offline", None) is not None:
+        return int(args.offline(args, out))
     failure_url = _env_or(args.failure_queue_url, "FAILURE_QUEUE_URL")
     parked_url = _env_or(args.parked_queue_url, "PARKED_QUEUE_URL")
     try:
