@@ -128,8 +128,14 @@ def allowed_values(model_cls: type[BaseModel], path: str) -> list[str]:
 
 
 def path_param_note(model_cls: type[BaseModel], path: str) -> str:
+    """How else a required path can be given: the webhook URL, or any one field of an object."""
     params: tuple[str, ...] = getattr(model_cls, "PATH_PARAMS", ())
-    return f" (or ?{path}=… in the webhook URL)" if path in params else ""
+    if path in params:
+        return f" (or ?{path}=… in the webhook URL)"
+    resolved = resolve_path(model_cls, path)
+    if resolved is not None and _nested_model(resolved.annotation) is not None:
+        return " (any one of its fields)"
+    return ""
 
 
 # ---- mapping check -----------------------------------------------------------------------------
