@@ -85,7 +85,8 @@ class BodyGuard:
                 value.decode("utf-8")
             except UnicodeDecodeError:  # Powertools decodes every header as UTF-8: a bare 500 otherwise
                 header = name.decode("latin-1")
-                await _reject(send, 400, "bad_request", f"the header '{header}' is not valid UTF-8", header)
+                text = f"the header '{header}' is not valid UTF-8"
+                await _reject(send, 400, "bad_request", text, header, _delivery_id(scope, b""))
                 return
         body = b""
         more = True
@@ -94,14 +95,15 @@ class BodyGuard:
             body += message.get("body", b"")
             more = bool(message.get("more_body", False))
             if len(body) > self.max_bytes:
-                await _reject(
-                    send, 413, "payload_too_large", f"the body is larger than {self.max_bytes} bytes", "body"
-                )
+                text = f"the body is larger than {self.max_bytes} bytes"
+                await _reject(send, 413, "payload_too_large", text, "body", _delivery_id(scope, body))
                 return
         try:
             body.decode("utf-8")
         except UnicodeDecodeError:
-            await _reject(send, 400, "bad_request", "the body is not valid UTF-8", "body")
+            await _reject(
+                send, 400, "bad_request", "the body is not valid UTF-8", "body", _delivery_id(scope, body)
+            )
             return
         sent = False
 
@@ -134,11 +136,28 @@ class BodyGuard:
             await send(message)
 
 
-async def _reject(send: Send, status: int, code: str, message: str, field: str) -> None:
+def _delivery_id(scope: Scope, body: bytes) -> str:
+    """The id the pipeline would give a request it cannot read (every answer names one)."""
+    from leadhooks.core import InboundRequest
+    from leadhooks.logic.delivery import fallback_delivery_id
+
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+    inbound = InboundRequest(
+        route=str(scope.get("path", "")),
+        method=str(scope.get("method", "")),
+        headers=headers,
+        query={},
+        raw_body=body,
+    )
+    return fallback_delivery_id(inbound)
+
+
+async def _reject(send: Send, status: int, code: str, message: str, field: str, delivery_id: str) -> None:
     """The product's error shape (`ErrorBody`): `errors[].field` names the body or header at fault."""
     reason = message.removeprefix(f"the header '{field}' ").removeprefix("the body ")
     errors = [{"field": field, "reason": reason}]
-    payload = json.dumps({"error": code, "message": message, "errors": errors}).encode()
+    answer = {"deliveryId": delivery_id, "error": code, "message": message, "errors": errors}
+    payload = json.dumps(answer).encode()
     await send(
         {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]}
     )

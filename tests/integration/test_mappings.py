@@ -160,3 +160,15 @@ def test_every_answer_carries_a_delivery_id_401_included(stack: Stack) -> None:
     assert wrong.json()["deliveryId"] == "order-4711", "the sender's own id when it gave one"
     read = requests.get(f"{stack.api}/vitec/contacts?customerId=M10001&ids=1", timeout=30)
     assert read.status_code == 401 and read.json()["deliveryId"].startswith("lh-")
+
+
+def test_bodies_the_api_cannot_read_still_get_a_delivery_id(stack: Stack) -> None:
+    headers = {**API_KEY_HEADERS, "Idempotency-Key": "order-4712"}
+    not_utf8 = requests.post(
+        f"{stack.api}/vitec/person-leads", data=b'{"a": "\xff"}', headers=headers, timeout=30
+    )
+    assert not_utf8.status_code == 400 and not_utf8.json()["deliveryId"] == "order-4712"
+    too_big = requests.post(
+        f"{stack.api}/vitec/person-leads", data=b"x" * (300 * 1024), headers=API_KEY_HEADERS, timeout=30
+    )
+    assert too_big.status_code == 413 and too_big.json()["deliveryId"].startswith("lh-")
