@@ -21,8 +21,8 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-run: venv
-	$(PY) -m local.run
+run: venv  ## VERBOSE=1: every process's own log, not one line per request
+	@LEADHOOKS_VERBOSE=$(VERBOSE) $(PY) -m local.run
 
 lint: venv
 	$(VENV)/bin/ruff check .

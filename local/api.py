@@ -9,6 +9,9 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import logging
+import sys
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -164,7 +167,71 @@ async def _reject(send: Send, status: int, code: str, message: str, field: str, 
     await send({"type": "http.response.body", "body": payload})
 
 
-def create_app() -> BodyGuard:
+class AccessLog:
+    """One line per request, as `make run` shows it: method, route, status, deliveryId, milliseconds.
+
+    The route is the path without its query string; the deliveryId comes from the answer (every
+    answer carries one). Nothing from the body or the headers is printed.
+    """
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
+        self.app = app
+        self.log = access_logger()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 0
+        body = b""
+
+        async def watch(message: MutableMapping[str, Any]) -> None:
+            nonlocal status, body
+            if message["type"] == "http.response.start":
+                status = int(message.get("status", 0))
+            elif message["type"] == "http.response.body" and len(body) < _ACCESS_BODY_MAX:
+                body += message.get("body", b"")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            self.log.info(
+                "%s %s %s %s %.0f ms",
+                scope.get("method", "-"),
+                scope.get("path", "-"),
+                status or "-",
+                _delivery_id_of(body),
+                elapsed_ms,
+            )
+
+
+_ACCESS_BODY_MAX = 64 * 1024
+
+
+def _delivery_id_of(body: bytes) -> str:
+    try:
+        value = json.loads(body).get("deliveryId")
+    except (ValueError, AttributeError):
+        return "-"
+    return str(value) if value else "-"
+
+
+def access_logger() -> logging.Logger:
+    """`leadhooks.access` on stdout, plain text, INFO: the local API's one line per request."""
+    log = logging.getLogger("leadhooks.access")
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(asctime)s api %(message)s", datefmt="%H:%M:%S"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+    return log
+
+
+def create_app() -> AccessLog:
     settings = get_settings()  # fail loudly on a missing setting before serving
     bind_lambda_context(_LocalContext())
-    return BodyGuard(build_resolver(), settings.max_body_bytes)
+    return AccessLog(BodyGuard(build_resolver(), settings.max_body_bytes))

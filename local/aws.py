@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import threading
@@ -55,11 +56,20 @@ def atomic_conditional_writes() -> None:
 
 
 def serve(argv: list[str] | None = None) -> None:
-    """`python -m local.aws -H 127.0.0.1 -p 5000`: moto's own server, with atomic item writes."""
+    """`python -m local.aws -H 127.0.0.1 -p 5000`: moto's own server, with atomic item writes.
+
+    Quiet unless `LEADHOOKS_VERBOSE` is set: werkzeug otherwise logs every request, and the replay
+    worker polls the failure queue every second (`make run VERBOSE=1` shows them).
+    """
+    import logging
+
     atomic_conditional_writes()
     from moto.server import main
 
-    main(argv)
+    if not config.verbose():
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C / make run stopping it: no traceback
+        main(argv)
 
 
 def wait_until_up(url: str, timeout_s: float = 30.0) -> None:

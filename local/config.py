@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 REGION = "eu-north-1"
 ACCOUNT_ID = "123456789012"
@@ -43,6 +44,18 @@ def ports() -> tuple[int, int, int]:
         int(os.environ.get("LEADHOOKS_AWS_PORT", "5000")),
         int(os.environ.get("LEADHOOKS_SANDBOX_PORT", "4010")),
     )
+
+
+def verbose() -> bool:
+    """`make run VERBOSE=1` (LEADHOOKS_VERBOSE): every process logs what it does, not one line per request."""
+    return os.environ.get("LEADHOOKS_VERBOSE", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def data_dir(root: Path) -> Path:
+    """Where `make run` keeps the sandbox's SQLite file (LEADHOOKS_DATA_DIR, default .local-data):
+    a second stack from the same checkout needs its own (each start wipes the file)."""
+    configured = os.environ.get("LEADHOOKS_DATA_DIR", "").strip()
+    return Path(configured) if configured else root / ".local-data"
 
 
 def queue_url(aws_port: int, name: str) -> str:

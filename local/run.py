@@ -26,6 +26,18 @@ def port_free(port: int) -> bool:
     return True
 
 
+def wait_for_port(port: int, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.settimeout(1)
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the API did not come up on port {port} within {timeout_s:.0f} s")
+        time.sleep(0.1)
+
+
 def main() -> int:
     api_port, aws_port, sandbox_port = config.ports()
     taken = [
@@ -49,13 +61,20 @@ def main() -> int:
         **config.product_env(aws_port, sandbox_port),
         "PYTHONPATH": f"{ROOT}:{ROOT / 'shared'}",
     }
-    (ROOT / ".local-data").mkdir(exist_ok=True)
+    verbose = config.verbose()
+    # Quiet by default: one line per API request (local.api.AccessLog), warnings and errors from the
+    # rest. The product's own INFO lines (JSON) come back with `make run VERBOSE=1`.
+    api_env = {} if verbose or "POWERTOOLS_LOG_LEVEL" in os.environ else {"POWERTOOLS_LOG_LEVEL": "WARNING"}
+    data = config.data_dir(ROOT)
+    data.mkdir(parents=True, exist_ok=True)
     py = sys.executable
     procs: list[tuple[str, subprocess.Popen[bytes]]] = []
 
-    def start(name: str, args: list[str]) -> None:
+    def start(name: str, args: list[str], extra_env: dict[str, str] | None = None) -> None:
         # Own session: Ctrl-C reaches only this orchestrator, which then stops the children in order.
-        proc = subprocess.Popen(args, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603 - our commands
+        proc = subprocess.Popen(  # noqa: S603 - our own commands
+            args, cwd=ROOT, env={**env, **(extra_env or {})}, start_new_session=True
+        )
         procs.append((name, proc))
 
     def stop(signum: int, _frame: object) -> None:
@@ -75,7 +94,8 @@ def main() -> int:
                 "--port",
                 str(sandbox_port),
                 "--db",
-                str(ROOT / ".local-data" / "sandbox.db"),
+                str(data / "sandbox.db"),
+                *([] if verbose else ["--quiet"]),
             ],
         )
         wait_until_up(f"http://127.0.0.1:{aws_port}/moto-api/")
@@ -96,16 +116,22 @@ def main() -> int:
                 "--log-level",
                 "warning",
             ],
+            api_env,
         )
         start("replay", [py, "-m", "local.replay_worker"])
-        wait_until_up(f"http://127.0.0.1:{api_port}/")
+        wait_for_port(api_port)  # not an HTTP probe: it would be the first line of the access log
         print(
             f"\nleadhooks is running:\n"
             f"  API             http://127.0.0.1:{api_port}   (x-api-key: {config.API_KEY})\n"
             f"  vendor sandbox  http://127.0.0.1:{sandbox_port}  (/_sandbox/records, /_sandbox/faults)\n"
             f"  AWS emulator    http://127.0.0.1:{aws_port}   (moto: secrets, queues, idempotency table)\n"
             f"  replay worker   polling {config.FAILURE_QUEUE}\n"
-            "Press Ctrl-C to stop.\n",
+            + (
+                ""
+                if verbose
+                else "One line per API request; `make run VERBOSE=1` shows every process's log.\n"
+            )
+            + "Press Ctrl-C to stop.\n",
             flush=True,
         )
         while True:
@@ -117,6 +143,7 @@ def main() -> int:
                     return 1
             time.sleep(0.5)
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the shutdown
         print("\nleadhooks: stopping…", flush=True)
         return 0
     except RuntimeError as exc:

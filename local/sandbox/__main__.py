@@ -38,6 +38,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--db", default=DEFAULT_DB,
         help=f"SQLite file, wiped on start; ':memory:' keeps it in memory (default {DEFAULT_DB})",
     )  # fmt: skip
+    parser.add_argument("--quiet", action="store_true", help="no line per request (make run's default)")
     return parser.parse_args(argv)
 
 
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     port = args.port if args.port is not None else _default_port()
     try:
         faults = json.loads(os.environ.get("SANDBOX_FAULTS") or "{}")
-        server = build_server(args.host, port, args.db, faults, log=True)
+        server = build_server(args.host, port, args.db, faults, log=not args.quiet)
     except json.JSONDecodeError as exc:
         print(f"sandbox: SANDBOX_FAULTS is not valid JSON ({exc.msg})", file=sys.stderr)
         return 1
@@ -72,11 +73,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     signal.signal(signal.SIGTERM, _interrupt)
     bound = server.server_address[1]
-    print(
-        f"sandbox: Vitec at http://{args.host}:{bound}, Omnicasa at http://{args.host}:{bound}/omnicasa,"
-        f" inspection at /_sandbox (db {args.db}); Ctrl-C stops",
-        flush=True,
-    )
+    if not args.quiet:
+        print(
+            f"sandbox: Vitec at http://{args.host}:{bound}, Omnicasa at http://{args.host}:{bound}/omnicasa,"
+            f" inspection at /_sandbox (db {args.db}); Ctrl-C stops",
+            flush=True,
+        )
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
@@ -84,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.server_close()
         server.app.close()
-    print("sandbox: stopped", flush=True)
+    if not args.quiet:
+        print("sandbox: stopped", flush=True)
     return 0
 
 
