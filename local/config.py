@@ -92,3 +92,22 @@ def product_env(aws_port: int, sandbox_port: int) -> dict[str, str]:
         # A short replay schedule, so a lead queued while the sandbox fails arrives within seconds.
         "REPLAY_BACKOFF_S": os.environ.get("REPLAY_BACKOFF_S", "5,10,20,40,80"),
     }
+
+
+def shell_exports() -> str:
+    """`eval "$(python -m local.config)"`: the running local stack's addresses for a second terminal
+    (API, SANDBOX, the AWS emulator and the queue URLs the ops CLI reads), from the same port variables
+    `make run` reads."""
+    api, aws, sandbox = ports()
+    values = {
+        "API": f"http://127.0.0.1:{api}",
+        "SANDBOX": f"http://127.0.0.1:{sandbox}",
+        **aws_env(aws),
+        "FAILURE_QUEUE_URL": queue_url(aws, FAILURE_QUEUE),
+        "PARKED_QUEUE_URL": queue_url(aws, PARKED_QUEUE),
+    }
+    return "\n".join(f"export {name}={value}" for name, value in values.items())
+
+
+if __name__ == "__main__":
+    print(shell_exports())
