@@ -175,7 +175,8 @@ def test_environment_carries_every_setting(template: dict[str, Any]) -> None:
         "SECRETS_MAX_AGE_S",
     ):
         assert key in env, key
-    assert env["POWERTOOLS_SERVICE_NAME"] == "leadhooks"
+    # One service name per stack: the metrics' `service` dimension keeps two stacks' graphs apart.
+    assert env["POWERTOOLS_SERVICE_NAME"] == {"Ref": "AWS::StackName"}
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "Leadhooks"
 
 
