@@ -413,3 +413,32 @@ def test_typeform_check_with_the_clients_mapping_is_satisfied(tmp_path: Path) ->
     )
     assert code == 0, out.getvalue()
     assert "every required field is collected" in out.getvalue()
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
+
+
+def test_the_documented_examples_pass_their_checks() -> None:
+    """docs/examples: the portal client with its mapping, a lead it sends, a Typeform form export."""
+    out = io.StringIO()
+    assert (
+        cli.main(
+            [
+                "mapping",
+                "check",
+                str(EXAMPLES / "bostadsportal-client.json"),
+                "--operation",
+                "person-leads",
+                "--sample",
+                str(EXAMPLES / "bostadsportal-lead.json"),
+                "--query",
+                "customerId=M10001",
+            ],
+            out=out,
+        )
+        == 0
+    ), out.getvalue()
+    out = io.StringIO()
+    form = str(EXAMPLES / "typeform-form.json")
+    args = ["typeform", "check", form, "--operation", "person-leads", "--query", "customerId=M10001"]
+    assert cli.main(args, out=out) == 0, out.getvalue()

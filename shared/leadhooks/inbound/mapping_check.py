@@ -276,7 +276,11 @@ def _form_fields(fields: Any) -> list[Mapping[str, Any]]:
 
 
 def check_typeform(
-    form: Any, op: Operation, out: TextIO, mapping: FieldMapping | list[FieldMapping] | None
+    form: Any,
+    op: Operation,
+    out: TextIO,
+    mapping: FieldMapping | list[FieldMapping] | None,
+    query: Mapping[str, str] | None = None,
 ) -> int:
     """Per question of a Typeform form export (the Create API's form JSON): where its answer goes."""
     from leadhooks.inbound.typeform import clean_title
@@ -358,6 +362,10 @@ def check_typeform(
     for rule in chosen.rules:
         if rule.has_const and (resolved := resolve_path(op.model, rule.target)) is not None:
             covered.add(resolved.dotted)
+    for name in query or {}:
+        if (resolved := resolve_path(op.model, name)) is not None:
+            covered.add(resolved.dotted)
+            out.write(f"  webhook URL ?{name}=…  → {resolved.dotted}\n")
     missing = [
         p for p in required_paths(op.model) if not any(c == p or c.startswith(f"{p}.") for c in covered)
     ]
@@ -427,6 +435,13 @@ def add_typeform_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--mapping", metavar="FILE", help="the client's Typeform mapping for this operation, if any"
     )
+    parser.add_argument(
+        "--query",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a webhook URL query parameter (repeatable)",
+    )
 
 
 def run_mapping_check(args: argparse.Namespace, out: TextIO) -> int:
@@ -439,7 +454,7 @@ def run_mapping_check(args: argparse.Namespace, out: TextIO) -> int:
 def run_typeform_check(args: argparse.Namespace, out: TextIO) -> int:
     op = operation(args.operation)
     mapping = load_mapping_file(args.mapping, op.scope) if args.mapping else None
-    return check_typeform(_read_json(args.file, "form export"), op, out, mapping)
+    return check_typeform(_read_json(args.file, "form export"), op, out, mapping, _query(args.query))
 
 
 def guarded(func: Any, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
