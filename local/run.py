@@ -77,7 +77,10 @@ def main() -> int:
         )
         procs.append((name, proc))
 
+    stopping: list[int] = []
+
     def stop(signum: int, _frame: object) -> None:
+        stopping.append(signum)  # also seen by the loop below, should a library swallow the exception
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
@@ -134,7 +137,7 @@ def main() -> int:
             + "Press Ctrl-C to stop.\n",
             flush=True,
         )
-        while True:
+        while not stopping:
             for name, proc in procs:
                 if proc.poll() is not None:
                     print(
@@ -142,6 +145,7 @@ def main() -> int:
                     )
                     return 1
             time.sleep(0.5)
+        raise KeyboardInterrupt
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the shutdown
         print("\nleadhooks: stopping…", flush=True)
@@ -150,9 +154,11 @@ def main() -> int:
         print(f"leadhooks: {exc}", file=sys.stderr)
         return 1
     finally:
+        # SIGTERM, not SIGINT: each child stops cleanly on it, and one still importing when Ctrl-C comes
+        # ends quietly instead of printing a KeyboardInterrupt traceback.
         for _, proc in reversed(procs):
             if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
+                proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 5
         for _, proc in procs:
             try:
