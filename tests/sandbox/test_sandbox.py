@@ -787,13 +787,26 @@ def test_drop_rate_one_closes_the_connection_without_processing(url: str) -> Non
     assert records(url) == []
 
 
-def test_lost_answer_processes_the_write_but_answers_nothing(url: str) -> None:
+def test_lost_answer_processes_every_write_once_but_answers_nothing(url: str) -> None:
     set_faults(url, lostAnswerRate=1)
     with pytest.raises(requests.ConnectionError):
         post_lead(url, lead_body())
     with pytest.raises(requests.ConnectionError):
+        post_interest(url, interest_body())
+    with pytest.raises(requests.ConnectionError):
+        post_participant(url, "M10001/v-m10001-1/t-m10001-1a/Participant/c-m10001-001")
+    with pytest.raises(requests.ConnectionError):
         post_omnicasa(url, {"CustomerId": 101, "Name": "X", "Email": unique_email()})
-    assert [r["operation"] for r in records(url)] == ["person_lead", "contact_on_me"]
+    with pytest.raises(requests.ConnectionError):
+        get_contacts(url, ["c-m10001-001"])  # a read: answer lost, nothing recorded
+    assert [r["operation"] for r in records(url)] == [
+        "person_lead",
+        "area_interest",
+        "viewing_participant",
+        "contact_on_me",
+    ]
+    for record in records(url):
+        assert {"vendor", "operation", "customerId", "body", "receivedAt"} <= set(record)
 
 
 def test_latency(url: str) -> None:
@@ -870,7 +883,11 @@ def test_cli_port_taken_is_one_clear_line_and_exit_1(sandbox: SandboxHandle, tmp
 def test_cli_runs_with_env_faults_logs_no_personal_data_and_stops_on_sigterm(tmp_path: Path) -> None:
     port = _free_port()
     db = tmp_path / "nested" / "sandbox.db"
-    env = {**os.environ, "LEADHOOKS_SANDBOX_PORT": str(port), "SANDBOX_FAULTS": '{"latencyMs": 1, "seed": 7}'}
+    env = {
+        **os.environ,
+        "LEADHOOKS_SANDBOX_PORT": str(port),
+        "SANDBOX_FAULTS": '{"latencyMs": 1, "seed": 7, "rateLimitRps": 50}',
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "local.sandbox", "--db", str(db)],
         cwd=ROOT,
@@ -882,7 +899,9 @@ def test_cli_runs_with_env_faults_logs_no_personal_data_and_stops_on_sigterm(tmp
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_healthy(base)
-        assert requests.get(f"{base}/_sandbox/faults", timeout=TIMEOUT).json()["latencyMs"] == 1
+        settings = requests.get(f"{base}/_sandbox/faults", timeout=TIMEOUT).json()
+        assert settings["latencyMs"] == 1
+        assert settings["rateLimitRps"] == 50
         assert db.exists()
         email = "hemlig.person@example.com"
         assert post_lead(
@@ -901,3 +920,350 @@ def test_cli_runs_with_env_faults_logs_no_personal_data_and_stops_on_sigterm(tmp
     assert "POST /omnicasa/techworks/contactonme/***** 200" in output
     for secret in (email, "19900101-0017", "Hemlig", SECRET, "local-pass"):
         assert secret not in output
+
+
+def test_cli_rejects_a_bad_rate_limit_in_sandbox_faults() -> None:
+    env = {
+        **os.environ,
+        "LEADHOOKS_SANDBOX_PORT": str(_free_port()),
+        "SANDBOX_FAULTS": '{"rateLimitRps": -1}',
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "local.sandbox", "--db", ":memory:"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert result.returncode == 1
+    assert "rateLimitRps" in result.stderr
+
+
+# --- the docs' own samples -------------------------------------------------------------------
+# Copied from /work/shared/vendor-docs. Only what names the caller's own customer and seed data
+# (the path's "StringValue", updatePerson.customerId "sample string 8") is replaced, as a real
+# caller would; every other value is the doc's.
+PERSON_LEAD_SAMPLE = {  # vitec-person-lead.txt:1
+    "person": {
+        "firstName": "sample string 1",
+        "lastName": "sample string 2",
+        "socialSecurityNumber": "sample string 3",
+        "isForeignSocialSecurityNumber": True,
+        "address": {
+            "streetAddress": "sample string 1",
+            "zipCode": "sample string 2",
+            "city": "sample string 3",
+        },
+        "email": {"emailAddress": "sample string 1", "emailAddress2": "sample string 2"},
+        "telephone": {
+            "home": "sample string 1",
+            "work": "sample string 2",
+            "cell": "sample string 3",
+            "other": "sample string 4",
+        },
+    },
+    "receiver": {
+        "agent": {
+            "id": "sample string 1",
+            "email": "sample string 2",
+            "office": {"id": "sample string 1", "customerId": "sample string 2"},
+        },
+        "userGroup": {"id": "sample string 1"},
+        "office": {"id": "sample string 1", "customerId": "sample string 2"},
+    },
+    "leadSource": {"leadType": "AcceptObjectFlow", "name": "sample string 1"},
+    "marketing": {
+        "referrer": "sample string 1",
+        "utmTags": [
+            {"name": "sample string 1", "value": "sample string 2"},
+            {"name": "sample string 1", "value": "sample string 2"},
+        ],
+    },
+    "message": "sample string 1",
+}
+PERSON_LEAD_CURL = (  # vitec-person-lead.txt:33 (and the same body at :35, :44, :71)
+    '{"person":{"firstName":"StringValue","lastName":"StringValue","socialSecurityNumber":"StringValue"},'
+    '"receiver":{"agent":{"id":"StringValue","email":"StringValue","office":{"id":"StringValue",'
+    '"customerId":"StringValue"}},"userGroup":{"id":"StringValue"},"office":{"id":"StringValue",'
+    '"customerId":"StringValue"}},"leadSource":{"leadType":0,"name":"StringValue"}}'
+)
+_SEARCH = {
+    "id": "sample string 1",
+    "areaIds": ["sample string 1", "sample string 2"],
+    "countys": ["sample string 1", "sample string 2"],
+    "countryCode": "sample string 2",
+    "polygon": [{"longitud": 1.1, "latitud": 2.1}, {"longitud": 1.1, "latitud": 2.1}],
+    "foreignProperty": True,
+    "house": True,
+    "rowHouse": True,
+    "housingCooperative": True,
+    "cottage": True,
+    "premises": True,
+    "plot": True,
+    "farm": True,
+    "tenancy": True,
+    "otherHousing": True,
+    "livingSpace": {"min": 1.1, "max": 1.1},
+    "numberOfRooms": {"min": 1.1, "max": 1.1},
+    "price": {"min": 1.1, "max": 1.1},
+    "plotArea": {"min": 1.1, "max": 1.1},
+    "specialRequset": "sample string 13",
+    "increasedRequirementIDs": ["sample string 1", "sample string 2"],
+    "active": True,
+}
+AREA_INTEREST_SAMPLE = {  # vitec-interest-on-area.txt:1, customerId "sample string 8" → M10001
+    "updatePerson": {
+        "firstName": "sample string 1",
+        "lastName": "sample string 2",
+        "socialSecurityNumber": "sample string 3",
+        "isForeignSocialSecurityNumber": True,
+        "telePhone": "sample string 4",
+        "workPhone": "sample string 5",
+        "cellPhone": "sample string 6",
+        "approval": True,
+        "approvalDate": "2024-11-21T11:23:40.6983026+01:00",
+        "gdprApprovalDate": "2024-11-21T11:23:40.6983026+01:00",
+        "obtainThrough": "Interest",
+        "contactId": "sample string 7",
+        "customerId": "M10001",
+        "categoryIds": ["sample string 1", "sample string 2"],
+        "address": {
+            "streetAddress": "sample string 1",
+            "zipCode": "sample string 2",
+            "city": "sample string 3",
+            "countryCode": "sample string 4",
+        },
+        "email": {"emailAddress": "sample string 1", "emailAddress2": "sample string 2"},
+        "userId": "sample string 9",
+        "otherPhone": "sample string 10",
+        "wishAdvertising": True,
+        "note": "sample string 11",
+        "coordinate": {"longitud": 1.1, "latitud": 2.1},
+        "task": {
+            "predefinedTaskId": "sample string 1",
+            "note": "sample string 2",
+            "estateId": "sample string 3",
+            "assignedTo": "sample string 4",
+        },
+        "customField": {"name": "sample string 1", "value": "sample string 2"},
+        "leadScore": 1,
+    },
+    "lookingForAccommodations": [_SEARCH, _SEARCH],
+    "presentAccommodation": {
+        "estateType": "House",
+        "livingSpace": 1.1,
+        "numberOfRooms": 1.1,
+        "price": 1.1,
+        "other": "sample string 1",
+        "coordinate": {"longitud": 1.1, "latitud": 2.1},
+    },
+    "notifyUser": True,
+    "watched": "Yes",
+}
+AREA_INTEREST_CURL = (  # vitec-interest-on-area.txt:24 (no updatePerson.customerId, no notifyUser)
+    '{"updatePerson":{"firstName":"StringValue","lastName":"StringValue","socialSecurityNumber":"StringValue"},'
+    '"lookingForAccommodations":[{"id":"StringValue","areaIds":["StringValue"],"countys":["StringValue"]}],'
+    '"presentAccommodation":{"estateType":0,"livingSpace":0.0,"numberOfRooms":0.0}}'
+)
+VIEWING_SAMPLE = {  # vitec-viewing-participant.txt:1
+    "participated": True,
+    "reminderTime": 2,
+    "smsReminder": True,
+    "mailConfirmation": True,
+    "smsConfirmation": True,
+    "contactMessage": "sample string 6",
+    "leadSourceId": "sample string 7",
+    "options": {"isDeadlineValidationEnabled": True, "enableBookingLimitValidation": True},
+}
+VIEWING_CURL = (
+    '{"participated":false,"reminderTime":0,"sMSReminder":false}'  # vitec-viewing-participant.txt:34
+)
+OMNICASA_SAMPLE = {  # omnicasa-contactonme.txt:237-264
+    "CustomerId": 1,
+    "Name": "sample string 2",
+    "FirstName": "sample string 3",
+    "AddressTitle": "sample string 4",
+    "LetterTitle": "sample string 5",
+    "Address": "sample string 6",
+    "City": "sample string 7",
+    "Zip": "sample string 8",
+    "Email": "sample string 9",
+    "Password": "sample string 10",
+    "PhoneNumber": "sample string 11",
+    "GSM": "sample string 12",
+    "OfficeId": 1,
+    "IsReceivedEmail": True,
+    "SourceId": 1,
+    "CountryId": 1,
+    "Subject": "sample string 13",
+    "Content": "sample string 14",
+    "PropertyId": 15,
+    "Profession": "sample string 16",
+    "Fax": "sample string 17",
+    "CategorieIds": "sample string 18",
+    "CompanyName": "sample string 19",
+    "LanguageIdFromParameter": 20,
+    "LanguageId": 21,
+    "IsWriteLogSQL": True,
+}
+
+
+def _post_raw(url: str, path: str, data: str, auth: Any = A) -> requests.Response:
+    return requests.post(
+        url + path,
+        data=data.encode(),
+        headers={"Content-Type": "application/json"},
+        auth=auth,
+        timeout=TIMEOUT,
+    )
+
+
+def test_doc_samples_person_lead(url: str) -> None:
+    first = post_lead(url, PERSON_LEAD_SAMPLE)
+    assert first.status_code == 200, first.text
+    second = _post_raw(url, "/PublicAdvertising/M10001/Contact/Person/Lead", PERSON_LEAD_CURL)
+    assert second.status_code == 200, second.text
+    assert [r["operation"] for r in records(url)] == ["person_lead", "person_lead"]
+
+
+def test_doc_samples_area_interest(url: str) -> None:
+    first = post_interest(url, AREA_INTEREST_SAMPLE)
+    assert first.status_code == 204, first.text
+    second = _post_raw(url, "/Interest/SendInterestAndContactOnArea", AREA_INTEREST_CURL)
+    assert second.status_code == 204, second.text
+    found = records(url, operation="area_interest")
+    assert [r["customerId"] for r in found] == ["M10001", "M10001"]
+    assert found[1]["body"] == json.loads(AREA_INTEREST_CURL)
+
+
+def test_doc_samples_viewing_participant(url: str) -> None:
+    path = "/Viewing/M10001/v-m10001-2/t-m10001-2a/Participant/c-m10001-010"
+    first = _post_raw(url, path, json.dumps(VIEWING_SAMPLE))
+    assert first.status_code == 204, first.text
+    second = _post_raw(url, path, VIEWING_CURL)
+    assert second.status_code == 204, second.text
+    assert len(records(url, operation="viewing_participant")) == 2
+
+
+def test_doc_sample_omnicasa(url: str) -> None:
+    answer = post_omnicasa(url, OMNICASA_SAMPLE).json()
+    assert answer["Success"] is True, answer
+    assert answer["Code"] == 0 and answer["Message"] == ""
+    [record] = records(url)
+    assert record["customerId"] == "1"
+    assert record["body"] == OMNICASA_SAMPLE
+
+
+# --- stats and the rate limit ----------------------------------------------------------------
+def stats(url: str) -> dict[str, Any]:
+    response = requests.get(f"{url}/_sandbox/stats", timeout=TIMEOUT)
+    response.raise_for_status()
+    data: dict[str, Any] = response.json()
+    return data
+
+
+def test_stats_count_vendor_requests_per_customer(url: str) -> None:
+    assert stats(url) == {"requests": 0, "throttled": 0, "byCustomer": {}}
+    post_lead(url, lead_body())
+    get_contacts(url, ["c-m10001-001"])
+    post_participant(url, "M10001/v-m10001-1/t-m10001-1a/Participant/c-m10001-001")
+    post_lead(url, lead_body(), auth=None)  # refused (401) but still a request for M10001
+    body = interest_body()
+    del body["updatePerson"]["customerId"]
+    post_interest(url, body, auth=B)  # no customerId in the body: the login's customer
+    post_interest(url, interest_body(customer_id="M10002"), auth=A)  # 403, counted for M10002
+    post_omnicasa(url, {"CustomerId": 101, "Name": "X"})
+    post_omnicasa(url, {"CustomerId": "102", "Name": "X"})
+    post_omnicasa(url, {"Name": "X"})
+    requests.get(f"{url}/_sandbox/health", timeout=TIMEOUT)  # not a vendor request
+    records(url)
+    assert stats(url) == {
+        "requests": 9,
+        "throttled": 0,
+        "byCustomer": {
+            "M10001": {"requests": 4, "throttled": 0},
+            "M10002": {"requests": 2, "throttled": 0},
+            "101": {"requests": 1, "throttled": 0},
+            "102": {"requests": 1, "throttled": 0},
+            "omnicasa": {"requests": 1, "throttled": 0},
+        },
+    }
+    assert requests.delete(f"{url}/_sandbox/stats", timeout=TIMEOUT).status_code == 200
+    assert stats(url) == {"requests": 0, "throttled": 0, "byCustomer": {}}
+
+
+def test_stats_count_faulted_requests_too(url: str) -> None:
+    set_faults(url, failNext=2, statuses=[500])
+    get_contacts(url, ["c-m10001-001"])
+    get_contacts(url, ["c-m10001-001"])
+    get_contacts(url, ["c-m10001-001"])
+    assert stats(url)["byCustomer"] == {"M10001": {"requests": 3, "throttled": 0}}
+
+
+def test_rate_limit_throttles_one_customer_only(url: str) -> None:
+    assert set_faults(url, rateLimitRps=5)["rateLimitRps"] == 5
+    burst = [get_contacts(url, ["c-m10001-001"]) for _ in range(15)]
+    codes = [r.status_code for r in burst]
+    assert codes[:5] == [200] * 5  # burst = rate
+    throttled = [r for r in burst if r.status_code == 429]
+    assert len(throttled) >= 5
+    assert set(codes) == {200, 429}
+    for response in throttled:
+        retry_after = response.headers["Retry-After"]
+        assert retry_after.isdigit() and int(retry_after) >= 1
+    other = [get_contacts(url, ["c-m10002-001"], customer="M10002", auth=B) for _ in range(5)]
+    assert [r.status_code for r in other] == [200] * 5
+    counted = stats(url)
+    assert counted["requests"] == 20
+    assert counted["throttled"] == len(throttled)
+    assert counted["byCustomer"]["M10001"] == {"requests": 15, "throttled": len(throttled)}
+    assert counted["byCustomer"]["M10002"] == {"requests": 5, "throttled": 0}
+
+
+def test_rate_limited_writes_are_not_processed_and_pass_after_retry_after(url: str) -> None:
+    set_faults(url, rateLimitRps=1)
+    assert post_lead(url, lead_body()).status_code == 200
+    refused = post_lead(url, lead_body())
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "1"
+    assert len(records(url)) == 1  # a throttled write leaves no record
+    time.sleep(int(refused.headers["Retry-After"]) + 0.05)
+    assert post_lead(url, lead_body()).status_code == 200
+    assert len(records(url)) == 2
+
+
+def test_rate_limit_applies_per_omnicasa_customer(url: str) -> None:
+    set_faults(url, rateLimitRps=2)
+    first = [post_omnicasa(url, {"CustomerId": 101, "Name": "X"}).status_code for _ in range(6)]
+    assert 429 in first
+    assert [post_omnicasa(url, {"CustomerId": 102, "Name": "X"}).status_code for _ in range(2)] == [200, 200]
+    assert len(records(url, customerId="101")) == first.count(200)
+
+
+def test_rate_limit_off_by_zero_and_by_delete(url: str) -> None:
+    set_faults(url, rateLimitRps=1)
+    get_contacts(url, ["c-m10001-001"])
+    assert get_contacts(url, ["c-m10001-001"]).status_code == 429
+    set_faults(url, rateLimitRps=0)
+    assert all(get_contacts(url, ["c-m10001-001"]).status_code == 200 for _ in range(10))
+    set_faults(url, rateLimitRps=1)
+    get_contacts(url, ["c-m10001-001"])
+    cleared = requests.delete(f"{url}/_sandbox/faults", timeout=TIMEOUT).json()
+    assert cleared["rateLimitRps"] == 0
+    assert all(get_contacts(url, ["c-m10001-001"]).status_code == 200 for _ in range(10))
+
+
+@pytest.mark.parametrize("value", [-1, "5", True, None, [5]])
+def test_rate_limit_bad_values_are_400(url: str, value: Any) -> None:
+    response = requests.post(f"{url}/_sandbox/faults", json={"rateLimitRps": value}, timeout=TIMEOUT)
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["rateLimitRps"]
+    assert requests.get(f"{url}/_sandbox/faults", timeout=TIMEOUT).json()["rateLimitRps"] == 0
+
+
+def test_rate_limit_from_start_sandbox_faults() -> None:
+    with start_sandbox(port=0, faults={"rateLimitRps": 2}) as other:
+        codes = [get_contacts(other.url, ["c-m10001-001"]).status_code for _ in range(6)]
+        assert codes[:2] == [200, 200]
+        assert 429 in codes
