@@ -647,13 +647,15 @@ def _exercise(
     )
 
     # The vendor rejects it: 422 and parked (vendor_rejected / vendor_auth_failed).
-    unknown_contact = body(AREA_INTEREST)
-    unknown_contact["updatePerson"]["contactId"] = "c-m10001-999"
+    # An unknown contactId is not an error in the docs (the duplicate check decides), so the sandbox
+    # refuses the next call instead.
+    faults(stack, failNext=1, statuses=[400])
     parked(
         client.api_key(
-            "area interest, unknown contact (vendor rejects)", (422,), AREA_INTEREST, _json(unknown_contact)
+            "area interest, vendor rejects (HTTP 400)", (422,), AREA_INTEREST, _json(body(AREA_INTEREST))
         )
     )
+    faults(stack)
     unknown_viewing = body(VIEWING)
     unknown_viewing["viewingId"] = "v-m10001-9"
     parked(
@@ -669,16 +671,17 @@ def _exercise(
             _json(unknown_contact_id),
         )
     )
-    unknown_customer = body(CONTACT_ON_ME)
-    unknown_customer["CustomerId"] = 999
+    # No doc says Omnicasa refuses any particular value, so the sandbox refuses the next call instead.
+    faults(stack, failNext=1, statuses=[400])
     parked(
         client.typeform(
-            "contact-on-me, unknown customer (Success:false)",
+            "contact-on-me, vendor rejects (HTTP 400)",
             (422,),
             CONTACT_ON_ME,
-            typeform_payload(CONTACT_ON_ME, unknown_customer),
+            typeform_payload(CONTACT_ON_ME, body(CONTACT_ON_ME)),
         )
     )
+    faults(stack)
     with wrong_vitec_password(stack, "M10002"):
         other_customer = body(PERSON_LEAD)
         other_customer["customerId"] = "M10002"

@@ -62,8 +62,10 @@ def test_no_canary_leaks_from_any_outcome(
     too_long["person"]["firstName"] = "K" * 31
     answers.append(post(clean, "/vitec/person-leads", too_long))  # 422 invalid
     omni = dict(json.loads((BODIES / "omnicasa_contact_on_me.json").read_text()))
-    omni.update({"Email": EMAIL, "GSM": PHONE, "Name": "Kanarieson", "CustomerId": 999})
-    answers.append(post(clean, "/omnicasa/contact-on-me", omni))  # vendor rejects: Success:false
+    omni.update({"Email": EMAIL, "GSM": PHONE, "Name": "Kanarieson"})
+    # No doc says Omnicasa refuses any particular value, so the sandbox refuses the next call instead.
+    clean.faults(failNext=1, statuses=[400])
+    answers.append(post(clean, "/omnicasa/contact-on-me", omni))  # vendor rejects
     clean.faults(errorRate=1.0, statuses=[503])
     answers.append(post(clean, "/vitec/person-leads", lead()))  # queued
     clean.faults(errorRate=0.0)
