@@ -1267,3 +1267,17 @@ def test_rate_limit_from_start_sandbox_faults() -> None:
         codes = [get_contacts(other.url, ["c-m10001-001"]).status_code for _ in range(6)]
         assert codes[:2] == [200, 200]
         assert 429 in codes
+
+
+@pytest.mark.parametrize("customer_id", [2**63, 1e300, "99999999999999999999"])
+def test_omnicasa_integer_beyond_64_bits_is_a_field_error_not_a_crash(customer_id: object) -> None:
+    """Found by the hostile suite: such a value made the sandbox answer 500 (SQLite overflow), so the
+    product queued a lead the vendor would refuse. Newtonsoft cannot bind it: a binding error."""
+    with start_sandbox(port=0) as sandbox:
+        answer = requests.post(
+            f"{sandbox.omnicasa_url}/techworks/contactonme/local-omnicasa-secret-key",
+            json={"CustomerId": customer_id, "Name": "Test"},
+            timeout=10,
+        )
+    assert answer.status_code == 200
+    assert answer.json()["Success"] is False and "CustomerId" in answer.json()["Message"]
