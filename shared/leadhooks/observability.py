@@ -18,7 +18,6 @@ for _name in ("botocore", "boto3", "urllib3", "s3transfer"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
 
-
 class _Formatter(LambdaPowertoolsFormatter):
     """Powertools' JSON lines, with caller-chosen delivery ids that look like personal data masked: the
     correlation id and every `deliveryId` extra pass through `masking.mask_delivery_id` here, once."""
@@ -29,9 +28,7 @@ class _Formatter(LambdaPowertoolsFormatter):
         return super().serialize(log)
 
 
-logger = Logger(
-    service=os.environ.get("POWERTOOLS_SERVICE_NAME", "leadhooks"), logger_formatter=_Formatter()
-)
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "leadhooks"), logger_formatter=_Formatter())
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Leadhooks"))
 
 __all__ = ["MetricUnit", "count", "logger", "metrics", "tracer"]

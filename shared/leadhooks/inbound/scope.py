@@ -32,7 +32,7 @@ NOT_YET_KNOWN = _Unknown.NOT_YET
 def authorize(
     auth: AuthResult,
     entry: Entry,
-    customer_id: str | None | Literal[_Unknown.NOT_YET] = NOT_YET_KNOWN,
+    customer_id: str | Literal[_Unknown.NOT_YET] | None = NOT_YET_KNOWN,
 ) -> None:
     """Raise `ForbiddenError` (403, nothing sent) unless `auth`'s client may use `entry`'s operation and,
     once known, reach `customer_id` of `entry`'s vendor.
@@ -44,7 +44,9 @@ def authorize(
     if not auth.reach.may_use(entry.scope):
         raise ForbiddenError(
             f"this client may not use the operation '{entry.scope}'",
-            details=[{"field": "operation", "reason": f"'{entry.scope}' is not among this client's operations"}],
+            details=[
+                {"field": "operation", "reason": f"'{entry.scope}' is not among this client's operations"}
+            ],
         )
     if customer_id is NOT_YET_KNOWN or entry.vendor is None:
         return

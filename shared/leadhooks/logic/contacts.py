@@ -30,7 +30,10 @@ def _query(inbound: InboundRequest) -> ContactsQuery:
         raise BadRequestError(
             f"at most {MAX_CONTACT_IDS_PER_REQUEST} contact ids per request; split the list",
             details=[
-                {"field": "ids", "reason": f"{given} ids given, at most {MAX_CONTACT_IDS_PER_REQUEST} allowed"}
+                {
+                    "field": "ids",
+                    "reason": f"{given} ids given, at most {MAX_CONTACT_IDS_PER_REQUEST} allowed",
+                }
             ],
         )
     try:

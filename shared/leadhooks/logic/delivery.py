@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from leadhooks.core import InboundRequest, Outcome, VendorOperation
 from leadhooks.catalog import entry as catalog_entry
+from leadhooks.core import InboundRequest, Outcome, VendorOperation
 from leadhooks.errors import (
     AnswerLostError,
     BadRequestError,
