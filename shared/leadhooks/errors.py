@@ -42,6 +42,14 @@ class AuthenticationError(LeadhooksError):
     code = "unauthorized"
 
 
+class ForbiddenError(LeadhooksError):
+    """A valid credential whose client may not reach this customer or operation (DESIGN §4); nothing is sent.
+    `details` names the field (`customerId`, `updatePerson.customerId`, `CustomerId`) or `operation`."""
+
+    status = 403
+    code = "forbidden"
+
+
 class InputValidationError(LeadhooksError):
     """The request parses but fails the vendor's documented rules; `details` names every field."""
 

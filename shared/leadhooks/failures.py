@@ -21,7 +21,13 @@ from leadhooks.observability import count, logger
 from leadhooks.settings import get_settings
 
 ParkReason = Literal[
-    "vendor_rejected", "invalid_input", "answer_lost", "attempts_exhausted", "malformed_message", "operator"
+    "vendor_rejected",
+    "invalid_input",
+    "answer_lost",
+    "attempts_exhausted",
+    "malformed_message",
+    "operator",
+    "forbidden",  # a signed sender's delivery for a customer or operation its client may not reach
 ]
 
 

@@ -17,6 +17,7 @@ import requests
 
 from leadhooks.aws import get_boto3_session
 from leadhooks.errors import ConfigurationError, InputValidationError
+from leadhooks.inbound.clients import InboundSecrets, fingerprint, parse_clients
 from leadhooks.settings import get_settings
 
 
@@ -31,6 +32,7 @@ def provider() -> Any:
 def clear_cache() -> None:
     """Forget cached secret values (after a rotation, or in tests)."""
     _extension_cache.clear()
+    _parsed_inbound.clear()
     if provider.cache_info().currsize:
         provider().clear_cache()
 
@@ -106,5 +108,44 @@ def omnicasa_secret_key() -> str:
 
 
 def inbound_secret() -> dict[str, Any]:
-    """Raw inbound-auth secret; `leadhooks.inbound.auth.InboundSecrets.from_json` gives it shape."""
+    """Raw inbound-auth secret; `inbound_clients()` gives it shape."""
     return _read_json_secret(get_settings().inbound_secret_id, "INBOUND_SECRET_ID")
+
+
+_parsed_inbound: dict[str, InboundSecrets] = {}
+_PARSED_VERSIONS_KEPT = 4
+
+
+def inbound_clients() -> InboundSecrets:
+    """The inbound secret's clients (DESIGN §4), parsed once per secret version (its content fingerprint).
+
+    A malformed entry never fails the request: it is skipped, and each problem is logged once per version,
+    by client name and field, never by value (`leadhooks.inbound.clients`).
+    """
+    data = inbound_secret()
+    version = fingerprint(data)
+    parsed = _parsed_inbound.get(version)
+    if parsed is None:
+        parsed = parse_clients(data, min_api_key_chars=get_settings().inbound_min_api_key_chars)
+        if len(_parsed_inbound) >= _PARSED_VERSIONS_KEPT:
+            _parsed_inbound.clear()
+        _parsed_inbound[version] = parsed
+        _log_problems(parsed, version)
+    return parsed
+
+
+def _log_problems(parsed: InboundSecrets, version: str) -> None:
+    from leadhooks.observability import logger
+
+    for problem in parsed.problems:
+        logger.warning(
+            "inbound secret: entry skipped",
+            extra={
+                "client": problem.client,
+                "field": problem.field,
+                "reason": problem.reason,
+                "secretVersion": version[:12],
+            },
+        )
+    if not parsed.clients:
+        logger.error("inbound secret: no usable client; every request is answered 401")

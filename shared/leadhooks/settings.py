@@ -23,6 +23,9 @@ class Settings(BaseModel):
     vitec_secret_id: str | None = Field(None, alias="VITEC_SECRET_ID")
     omnicasa_secret_id: str | None = Field(None, alias="OMNICASA_SECRET_ID")
     inbound_secret_id: str | None = Field(None, alias="INBOUND_SECRET_ID")
+    # DESIGN §4: an inbound API key under this many characters is skipped. Deployed stacks keep 16; the
+    # local stack lowers it for its documented key `local-api-key` (local/config.py).
+    inbound_min_api_key_chars: int = Field(16, alias="INBOUND_MIN_API_KEY_CHARS", ge=8, le=256)
     secrets_max_age_s: int = Field(300, alias="SECRETS_MAX_AGE_S", ge=0)
     # Read secrets through the AWS Parameters and Secrets Lambda Extension (localhost HTTP, no boto3)
     # when its layer is attached; otherwise through Powertools' SecretsProvider (boto3).

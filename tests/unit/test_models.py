@@ -733,6 +733,7 @@ def test_error_body_json() -> None:
         "error": "validation_error",
         "message": "the request does not pass validation",
         "errors": [{"field": "person.firstName", "reason": "String should have at most 30 characters"}],
+        "errorsOmitted": None,
         "parked": False,
         "vendorStatus": None,
         "vendorMessage": None,

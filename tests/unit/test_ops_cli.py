@@ -4,11 +4,14 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import io
 import itertools
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -167,8 +170,9 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         ["parked", "replay"],
         ["parked", "show"],
         ["queue", "stats"],
+        ["secrets", "check"],
     ]
-    for path in [[], ["parked"], ["queue"], *commands]:
+    for path in [[], ["parked"], ["queue"], ["secrets"], *commands]:
         with pytest.raises(SystemExit) as exit_info:
             cli.build_parser().parse_args([*path, "--help"])
         assert exit_info.value.code == 0
@@ -504,3 +508,84 @@ def test_progress_bar() -> None:
         bar.step()
     assert stream.getvalue().endswith("\r[########] 4/4\n")
     assert "\r[####----] 2/4" in stream.getvalue()
+
+
+# ---- secrets check (DESIGN §4) ---------------------------------------------------------------------
+
+GOOD_KEY = "agency-a-key-0123456789"
+GOOD_WHSEC = "whsec_" + base64.b64encode(b"agency-a-signing-secret-32-bytes").decode()
+
+
+def _check(tmp_path: Path, content: str) -> tuple[int, str]:
+    path = tmp_path / "inbound.json"
+    path.write_text(content, encoding="utf-8")
+    out = io.StringIO()
+    code = cli.main(["secrets", "check", str(path)], out=out, sqs=object())
+    return code, out.getvalue()
+
+
+def test_secrets_check_passes_a_good_secret_and_shows_what_each_client_reaches(tmp_path: Path) -> None:
+    secret = {
+        "clients": {
+            "agencyA": {
+                "apiKeys": [GOOD_KEY],
+                "webhookSecrets": [GOOD_WHSEC],
+                "vitecCustomers": ["M10001"],
+                "operations": ["person-leads", "contacts"],
+            },
+            "portal": {"typeformSecrets": ["tf-secret"], "omnicasaCustomers": ["*"]},
+        }
+    }
+    code, text = _check(tmp_path, json.dumps(secret))
+    assert code == 0, text
+    assert "client agencyA" in text and "M10001" in text and "contacts, person-leads" in text
+    assert "apiKeys x1, webhookSecrets x1" in text
+    assert "client portal" in text and "every operation" in text
+    for value in (GOOD_KEY, GOOD_WHSEC, "tf-secret"):
+        assert value not in text
+    assert text.strip().endswith("2 usable client(s); OK")
+
+
+def test_secrets_check_fails_the_deploy_guides_placeholders(tmp_path: Path) -> None:
+    """docs/deploy.md's inbound example, as printed there: must fail loudly, naming each field."""
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text(encoding="utf-8")
+    start = guide.index("cat > /tmp/inbound.json <<'JSON'\n") + len("cat > /tmp/inbound.json <<'JSON'\n")
+    example = guide[start : guide.index("\nJSON", start)]
+    code, text = _check(tmp_path, example)
+    assert code == 1
+    assert "apiKeys[0]: is a placeholder" in text
+    assert "typeformSecrets[0]: is a placeholder" in text
+    assert "webhookSecrets[0]: is a placeholder" in text
+    assert "REPLACE" not in text.replace("REPLACE_WITH", "")  # never the values themselves
+
+
+@pytest.mark.parametrize(
+    ("secret", "expected"),
+    [
+        ({"clients": {"a": {"apiKeys": ["short"]}}}, "client a: apiKeys[0]: is shorter than 16 characters"),
+        (
+            {"clients": {"a": {"apiKeys": [GOOD_KEY], "vitecCustomer": ["M1"]}}},
+            "client a: vitecCustomer: unknown key",
+        ),
+        ({"apiKeys": [GOOD_KEY]}, "legacy flat format"),
+        ({"clients": {"a": {"webhookSecrets": ["whsec_AAAA"]}}}, "decodes to under 24 bytes"),
+    ],
+)
+def test_secrets_check_names_each_problem_by_client_and_field(
+    tmp_path: Path, secret: dict[str, object], expected: str
+) -> None:
+    code, text = _check(tmp_path, json.dumps(secret))
+    assert code == 1 and expected in text
+
+
+def test_secrets_check_reports_duplicate_client_names_and_bad_json_without_content(tmp_path: Path) -> None:
+    entry = json.dumps({"apiKeys": [GOOD_KEY]})
+    twice = f'{{"clients": {{"a": {entry}, "a": {entry}}}}}'
+    code, text = _check(tmp_path, twice)
+    assert code == 1 and "appears twice" in text
+    path = tmp_path / "bad.json"
+    path.write_text('{"clients": {"a": {"apiKeys": ["secret-value-here"]}', encoding="utf-8")
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert cli.main(["secrets", "check", str(path)], out=io.StringIO()) == 1
+    assert "not valid JSON" in err.getvalue() and "secret-value-here" not in err.getvalue()

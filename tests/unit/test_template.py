@@ -266,7 +266,7 @@ def test_idempotency_table(resources: dict[str, Any]) -> None:
     [
         ("VitecSecret", {"customers", "default"}),
         ("OmnicasaSecret", {"secretKey"}),
-        ("InboundSecret", {"apiKeys", "typeformSecrets", "webhookSecrets"}),
+        ("InboundSecret", {"clients"}),
     ],
 )
 def test_secret_placeholders_have_the_documented_shape(
@@ -292,6 +292,40 @@ def test_api_stage_is_throttled(template: dict[str, Any], resources: dict[str, A
         assert parameter["MinValue"] >= 1 and parameter["Default"] >= 1, name
     # Execution logs and data traces would write request bodies (personal data).
     assert everything["LoggingLevel"] == "OFF" and everything["DataTraceEnabled"] is False
+
+
+def test_every_route_has_its_own_throttle(template: dict[str, Any], resources: dict[str, Any]) -> None:
+    """Issue 11: one route's flood (authenticated or not: API Gateway cannot check our keys) must not use
+    up the stage's whole limit. Every catalog route has a method setting of its own, bounded by a
+    parameter with a sane default, and logs no bodies."""
+    from leadhooks.catalog import CATALOG
+
+    settings = resources["LeadhooksApi"]["Properties"]["MethodSettings"]
+    by_route = {(m["ResourcePath"], m["HttpMethod"]): m for m in settings}
+    for item in CATALOG:
+        setting = by_route.get(("/" + item.route.replace("/", "~1"), item.method))
+        assert setting is not None, f"no throttle for {item.method} {item.route}"
+        for key in ("ThrottlingBurstLimit", "ThrottlingRateLimit"):
+            parameter = template["Parameters"][setting[key]["Ref"]]
+            assert parameter["MinValue"] >= 1 and 1 <= parameter["Default"] <= 50, (item.route, key)
+        assert setting["LoggingLevel"] == "OFF" and setting["DataTraceEnabled"] is False
+
+
+def test_waf_is_optional_off_in_dev_and_on_in_prod(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    acl = resources["ApiWebAcl"]
+    association = resources["ApiWebAclAssociation"]
+    assert acl["Condition"] == association["Condition"] == "WafEnabled"
+    assert template["Parameters"]["EnableWaf"]["Default"] == "false"
+    (rate,) = [r for r in acl["Properties"]["Rules"] if "RateBasedStatement" in r["Statement"]]
+    assert rate["Action"] == {"Block": {}}
+    assert rate["Statement"]["RateBasedStatement"]["Limit"] == {"Ref": "WafRateLimitPer5Minutes"}
+    assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": ["ApiWebAcl", "Arn"]}
+    assert "${LeadhooksApi.Stage}" in association["Properties"]["ResourceArn"]["Fn::Sub"]
+    samconfig = (ROOT / "samconfig.toml").read_text(encoding="utf-8")
+    overrides = [line for line in samconfig.splitlines() if line.startswith("parameter_overrides")]
+    assert [("EnableWaf=true" in line) for line in overrides] == [False, False, True]  # default, dev, prod
 
 
 def test_replay_concurrency_is_capped(resources: dict[str, Any]) -> None:

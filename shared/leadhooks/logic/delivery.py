@@ -14,10 +14,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from leadhooks.catalog import entry as catalog_entry
 from leadhooks.core import InboundRequest, Outcome, VendorOperation
 from leadhooks.errors import (
     AnswerLostError,
     BadRequestError,
+    ForbiddenError,
     IdempotencyStoreError,
     InputValidationError,
     LeadhooksError,
@@ -28,10 +30,11 @@ from leadhooks.errors import (
 from leadhooks.failures import FailureEnvelope, LastError, enqueue_failure, park
 from leadhooks.idempotency import call_once, idempotent
 from leadhooks.inbound.adapters import AdaptedInput, parse_body, to_native
-from leadhooks.inbound.auth import AuthResult, InboundSecrets, authenticate
+from leadhooks.inbound.auth import AuthResult, authenticate
+from leadhooks.inbound.scope import authorize, customer_in
 from leadhooks.models.api import DeliveryResponse, ErrorBody, FieldError, field_errors_from_validation
 from leadhooks.observability import count, logger
-from leadhooks.secrets import inbound_secret
+from leadhooks.secrets import inbound_clients
 from leadhooks.settings import get_settings
 from leadhooks.vendors.model_base import OperationRequest
 
@@ -46,8 +49,13 @@ class StoredOutcome(BaseModel):
 
 
 def authenticate_request(inbound: InboundRequest) -> AuthResult:
-    """DESIGN §4: before anything else, including parsing."""
-    return authenticate(inbound.headers, inbound.raw_body, InboundSecrets.from_json(inbound_secret()))
+    """DESIGN §4: before anything else, including parsing. The result names the client (`auth.client`)."""
+    return authenticate(inbound.headers, inbound.raw_body, inbound_clients())
+
+
+def valid_delivery_id(value: str) -> bool:
+    """A caller-chosen delivery id (event_id, webhook-id, Idempotency-Key) fit to store and echo."""
+    return bool(_DELIVERY_ID.match(value))
 
 
 def choose_delivery_id(inbound: InboundRequest, auth: AuthResult, adapted: AdaptedInput) -> str:
@@ -197,6 +205,7 @@ def send_once(spec: VendorOperation, delivery_id: str, model: OperationRequest) 
 def deliver(spec: VendorOperation, inbound: InboundRequest) -> Outcome:
     """Run one inbound write request through the whole pipeline."""
     auth = authenticate_request(inbound)
+    entry = catalog_entry(spec.name)
     if len(inbound.raw_body) > get_settings().max_body_bytes:
         raise PayloadTooLargeError(
             f"the body is larger than {get_settings().max_body_bytes} bytes",
@@ -205,12 +214,15 @@ def deliver(spec: VendorOperation, inbound: InboundRequest) -> Outcome:
     adapted: AdaptedInput | None = None
     delivery_id = fallback_delivery_id(inbound)
     try:
+        authorize(auth, entry)  # the operation: nothing about the body is answered to a client without it
         payload = parse_body(inbound.raw_body, inbound.headers.get("content-type"))
         adapted = to_native(payload, spec.model, query=inbound.query, default_region=spec.phone_region)
         delivery_id = choose_delivery_id(inbound, auth, adapted)
         logger.set_correlation_id(delivery_id)
+        authorize(auth, entry, customer_in(entry, spec.model, adapted.data))
         model = _validate(spec, adapted)
-    except (BadRequestError, InputValidationError) as exc:
+        authorize(auth, entry, model.customer_id)  # the customer the vendor call will use
+    except (BadRequestError, InputValidationError, ForbiddenError) as exc:
         exc.delivery_id = delivery_id
         if not auth.signed:
             raise
@@ -220,7 +232,7 @@ def deliver(spec: VendorOperation, inbound: InboundRequest) -> Outcome:
             spec, delivery_id, None, errors=exc.details, last_error=LastError.from_exception(exc)
         )
         envelope.request = adapted.data if adapted is not None else {"raw": _raw_text(inbound.raw_body)}
-        park(envelope, "invalid_input")
+        park(envelope, "forbidden" if isinstance(exc, ForbiddenError) else "invalid_input")
         error = ErrorBody(
             delivery_id=delivery_id,
             error=exc.code,

@@ -20,6 +20,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TextIO, get_args
 
 from pydantic import ValidationError
@@ -429,6 +430,80 @@ def cmd_queue_stats(args: argparse.Namespace, queues: Queues, out: TextIO) -> in
     return 0
 
 
+# ---- secrets check --------------------------------------------------------------------------------
+
+
+def _json_without_duplicate_keys(text: str, problems: list[str]) -> Any:
+    """`json.loads` keeps the last of two equal keys silently (two clients of one name): report it."""
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for key, value in items:
+            if key in seen:
+                problems.append(f"key {key!r} appears twice in one object; only the last one would count")
+            seen[key] = value
+        return seen
+
+    return json.loads(text, object_pairs_hook=pairs)
+
+
+def _reach_text(values: frozenset[str] | None, everything: str) -> str:
+    if values is None:
+        return everything
+    return ", ".join(sorted(values)) if values else "none"
+
+
+def cmd_secrets_check(args: argparse.Namespace, out: TextIO) -> int:
+    """Validate an inbound secret file (DESIGN §4) before it is stored: problems by client and field, never
+    values; then what each client may reach. Exit 1 on any problem."""
+    from leadhooks.inbound.clients import ALL, MIN_API_KEY_CHARS, parse_clients
+
+    try:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read {args.file}: {type(exc).__name__}") from None
+    problems: list[str] = []
+    try:
+        data = _json_without_duplicate_keys(text, problems)
+    except json.JSONDecodeError as exc:  # position only: the message never quotes the content
+        raise CliError(f"{args.file} is not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+    parsed = parse_clients(data, min_api_key_chars=args.min_api_key_chars or MIN_API_KEY_CHARS)
+    problems += [str(problem) for problem in parsed.problems]
+    for problem in problems:
+        out.write(f"PROBLEM  {problem}\n")
+    if not parsed.clients:
+        problems.append("no usable client")
+        out.write("PROBLEM  no usable client: every request would be answered 401\n")
+    for client in parsed.clients:
+        if not client.credential_kinds():
+            problems.append(f"client {client.name}: no usable credential")
+            out.write(f"PROBLEM  client {client.name}: no usable credential: it cannot authenticate\n")
+    for client in parsed.clients:
+        counts = {
+            "apiKeys": len(client.api_keys),
+            "typeformSecrets": len(client.typeform_secrets),
+            "webhookSecrets": len(client.webhook_secrets),
+        }
+        credentials = (
+            ", ".join(f"{name} x{n}" for name, n in counts.items() if n) or "none (cannot authenticate)"
+        )
+        reach = client.reach
+        out.write(
+            f"client {client.name}\n"
+            f"  credentials:        {credentials}\n"
+            f"  vitec customers:    {_reach_text(reach.vitec_customers, '')}\n".replace(
+                ALL, "* (every customer)"
+            )
+            + f"  omnicasa customers: {_reach_text(reach.omnicasa_customers, '')}\n".replace(
+                ALL, "* (every customer)"
+            )
+            + f"  operations:         {_reach_text(reach.operations, 'every operation')}\n"
+        )
+    verdict = f"{len(problems)} problem(s)" if problems else "OK"
+    out.write(f"{len(parsed.clients)} usable client(s); {verdict}\n")
+    return 1 if problems else 0
+
+
 # ---- argument parsing --------------------------------------------------------------------------
 
 
@@ -483,7 +558,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="AWS_ENDPOINT_URL points boto3 at the local emulator (see docs/operations.md).",
     )
     _connection_options(parser, suppress=False)
-    groups = parser.add_subparsers(dest="group", metavar="{parked,queue}", required=True)
+    groups = parser.add_subparsers(dest="group", metavar="{parked,queue,secrets}", required=True)
 
     parked = groups.add_parser(
         "parked",
@@ -557,6 +632,26 @@ def build_parser() -> argparse.ArgumentParser:
         "approximate visible / in-flight / delayed messages on both queues",
         cmd_queue_stats,
     )
+
+    secrets = groups.add_parser(
+        "secrets", help="check secret files before storing them", description="Check secret files."
+    )
+    secrets_cmds = secrets.add_subparsers(dest="command", metavar="{check}", required=True)
+    p = secrets_cmds.add_parser(
+        "check",
+        help="validate an inbound secret file (INBOUND_SECRET_ID): problems by client and field, and what "
+        "each client may reach; exit 1 on any problem (values are never printed)",
+        description="Validate an inbound secret file (INBOUND_SECRET_ID) before it is stored.",
+    )
+    p.add_argument("file", metavar="FILE", help="the secret's JSON file ('-' for standard input)")
+    p.add_argument(
+        "--min-api-key-chars",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="shortest API key accepted (default 16, as deployed stacks)",
+    )
+    p.set_defaults(func=cmd_secrets_check, offline=True)
     return parser
 
 
@@ -580,6 +675,12 @@ def main(argv: Sequence[str] | None = None, *, sqs: Any = None, out: TextIO | No
     """Run one command; returns the exit status (0 ok, 1 failed or declined, 2 usage)."""
     args = build_parser().parse_args(argv)
     out = out or sys.stdout
+    if getattr(args, "offline", False):  # no queue, no AWS: a local file check
+        try:
+            return int(args.func(args, out))
+        except CliError as exc:
+            _stderr(f"error: {exc.message}")
+            return exc.code
     failure_url = _env_or(args.failure_queue_url, "FAILURE_QUEUE_URL")
     parked_url = _env_or(args.parked_queue_url, "PARKED_QUEUE_URL")
     try:

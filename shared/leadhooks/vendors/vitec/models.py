@@ -59,6 +59,8 @@ from leadhooks.vendors.model_base import (
 )
 
 MAX_CONTACT_IDS_PER_CALL = 20  # "Hämta lista utav kontakter, max 20 stycken åt gången."
+# leadhooks' own bound per GET /vitec/contacts request (DESIGN §2): 10 vendor calls at most.
+MAX_CONTACT_IDS_PER_REQUEST = 200
 
 # Validators are built on first use, not on import: each Lambda function pays (cold start) only for
 # the models of its own operation.
@@ -483,10 +485,13 @@ def _split_ids(value: Any) -> Any:
 
 
 class ContactsQuery(OperationRequest, _Body):
-    """Inbound contacts query: any number of ids, asked for in chunks of at most 20 (the vendor limit)."""
+    """Inbound contacts query: up to 200 ids, asked for in chunks of at most 20 (the vendor limit)."""
 
     customer_id: PathId40
-    ids: Annotated[Annotated[list[PathId40], Field(min_length=1)], BeforeValidator(_split_ids)]
+    ids: Annotated[
+        Annotated[list[PathId40], Field(min_length=1, max_length=MAX_CONTACT_IDS_PER_REQUEST)],
+        BeforeValidator(_split_ids),
+    ]
 
     @model_validator(mode="before")
     @classmethod
