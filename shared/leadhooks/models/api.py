@@ -45,6 +45,8 @@ class ErrorBody(ApiModel):
     message: str
     errors: list[FieldError] = Field(default_factory=list)
     parked: bool = False
+    # Why it was parked (DESIGN §5: `parked: true`, with `reason`).
+    reason: str | None = None
     vendor_status: int | None = None
     vendor_message: str | None = None
 
