@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import requests
-from leadhooks.ops.cli import main as ops
+from leadhooks_ops.cli import main as ops
 from leadhooks.settings import get_settings
 
 from functions.failure_replay.app import lambda_handler

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from leadhooks.failures import FailureEnvelope, LastError
-from leadhooks.ops import cli
+from leadhooks_ops import cli
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
