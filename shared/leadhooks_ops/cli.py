@@ -1,7 +1,12 @@
-"""`python -m leadhooks.ops`: list, inspect, replay and discard parked deliveries; queue statistics.
+"""`leadhooks-ops` (also `python -m leadhooks.ops`): list, inspect, replay and discard parked
+deliveries, from the parked queue and from the parked archive (S3); queue statistics.
 
-Works against AWS and against the local emulator alike (boto3 honours AWS_ENDPOINT_URL). Queue URLs
-come from FAILURE_QUEUE_URL / PARKED_QUEUE_URL or --failure-queue-url / --parked-queue-url.
+Works against AWS and against the local emulator alike (boto3 honours AWS_ENDPOINT_URL). Which
+deployment: `--stack NAME` (its CloudFormation outputs), `--config-env dev|prod` (samconfig.toml), the
+URL options, or FAILURE_QUEUE_URL / PARKED_QUEUE_URL / ARCHIVE_BUCKET (leadhooks_ops/target.py).
+
+Every command survives any message on the parked queue and any object in the archive: what it cannot
+read is reported (count and message ids / keys), never a crash.
 
 SQS has no "get message by id": finding or listing parked deliveries means receiving them. Every
 message received is hidden from other readers for --visibility-timeout seconds and then handed back
@@ -15,22 +20,31 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TextIO, get_args
 
-from pydantic import ValidationError
-
-from leadhooks.failures import FailureEnvelope, ParkReason, _attributes, parse_envelope
+from leadhooks import archive as layout
+from leadhooks.catalog import WRITES
+from leadhooks.failures import (
+    FailureEnvelope,
+    ParkReason,
+    ParkReasonKept,
+    _attributes,
+    fits_in_a_message,
+)
 from leadhooks.masking import MASK, mask, mask_text
 
-PROG = "python -m leadhooks.ops"
+from leadhooks_ops import target as targets
+from leadhooks_ops.archive import Archive, ArchivedEnvelope, decode
+
+PROG = "leadhooks-ops"
 DEFAULT_VISIBILITY_S = 30
 DEFAULT_LIMIT = 1000
-_SQS_REGION = re.compile(r"^https://sqs[.-]([a-z0-9-]+)\.amazonaws\.com", re.IGNORECASE)
+SOURCES = ("all", "queue", "archive")
 
 
 class CliError(Exception):
@@ -52,7 +66,8 @@ def _stderr(text: str) -> None:
 
 @dataclass
 class ParkedMessage:
-    """One message of the parked queue as received (ids from its attributes, the envelope if it parses)."""
+    """One message of the parked queue as received (ids from its attributes, the envelope if it parses;
+    `problem` says why it does not)."""
 
     message_id: str
     receipt_handle: str
@@ -60,27 +75,43 @@ class ParkedMessage:
     attributes: dict[str, str]
     sent_at: datetime | None
     envelope: FailureEnvelope | None
+    problem: str | None = None
 
     @classmethod
     def from_sqs(cls, message: dict[str, Any]) -> ParkedMessage:
-        try:
-            envelope: FailureEnvelope | None = parse_envelope(str(message.get("Body", "")))
-        except (ValueError, ValidationError):
-            envelope = None
-        attributes = {
-            str(name): str(value.get("StringValue", ""))
-            for name, value in (message.get("MessageAttributes") or {}).items()
-        }
+        """Never raises: a poison message (not JSON, nested too deeply, huge, wrong shape) is kept with
+        its `problem`, for the operator to see and discard."""
+        body = str(message.get("Body", ""))
+        envelope, problem = decode(body)
+        attributes: dict[str, str] = {}
+        raw_attributes = message.get("MessageAttributes")
+        if isinstance(raw_attributes, dict):
+            for name, value in raw_attributes.items():
+                if isinstance(value, dict) and isinstance(value.get("StringValue"), str):
+                    attributes[str(name)] = value["StringValue"][:200]
+        if envelope is None:
+            for name, value in _top_level_ids(body).items():
+                attributes.setdefault(name, value)
         sent = (message.get("Attributes") or {}).get("SentTimestamp")
         sent_at = datetime.fromtimestamp(int(sent) / 1000, UTC) if sent and str(sent).isdigit() else None
         return cls(
-            message_id=str(message["MessageId"]),
-            receipt_handle=str(message["ReceiptHandle"]),
-            body=str(message.get("Body", "")),
+            message_id=str(message.get("MessageId", "?")),
+            receipt_handle=str(message.get("ReceiptHandle", "")),
+            body=body,
             attributes=attributes,
             sent_at=sent_at,
             envelope=envelope,
+            problem=problem,
         )
+
+    @property
+    def readable(self) -> bool:
+        return self.envelope is not None
+
+    @property
+    def is_pointer(self) -> bool:
+        """The envelope is in the archive; the message holds its ids and where it is."""
+        return self.envelope is not None and self.envelope.envelope_ref is not None
 
     @property
     def delivery_id(self) -> str:
@@ -110,13 +141,44 @@ class ParkedMessage:
         return self.sent_at
 
 
-class Queues:
-    """The SQS client and the two queue URLs, checked when first needed."""
+def _top_level_ids(body: str) -> dict[str, str]:
+    """`deliveryId` / `operation` of a JSON object that is not a usable envelope, if it names them."""
+    try:
+        data = json.loads(body)
+    except Exception:  # not JSON, nested too deeply: nothing to name it by but its message id
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {
+        name: data[name][:128]
+        for name in ("deliveryId", "operation")
+        if isinstance(data.get(name), str) and data[name]
+    }
 
-    def __init__(self, sqs: Any, failure_url: str | None, parked_url: str | None) -> None:
-        self.sqs = sqs
+
+class Queues:
+    """The SQS client, the two queue URLs (checked when first needed) and the parked archive.
+
+    Clients are built on first use, so a command that needs neither (e.g. a file check) runs without
+    AWS configuration."""
+
+    def __init__(
+        self,
+        sqs: Any,
+        failure_url: str | None,
+        parked_url: str | None,
+        archive: Archive | None = None,
+    ) -> None:
+        self._sqs = sqs
         self._failure_url = failure_url
         self._parked_url = parked_url
+        self.archive = archive or Archive(None, None)
+
+    @property
+    def sqs(self) -> Any:
+        if callable(self._sqs) and not hasattr(self._sqs, "receive_message"):
+            self._sqs = self._sqs()
+        return self._sqs
 
     @property
     def failure_url(self) -> str:
@@ -190,14 +252,118 @@ def release(queues: Queues, messages: Sequence[ParkedMessage]) -> None:
             _stderr(f"warning: could not hand back {len(chunk)} message(s): {type(exc).__name__}")
 
 
-def find(queues: Queues, delivery_id: str, visibility_s: int) -> ParkedMessage:
-    """The first parked message of `delivery_id` (received, hidden); every other one is handed back."""
-    messages = scan(queues, visibility_s=visibility_s, until=lambda m: m.delivery_id == delivery_id)
-    match = next((m for m in messages if m.delivery_id == delivery_id), None)
+def _is(message: ParkedMessage, wanted: str) -> bool:
+    """A deliveryId, or an SQS message id (the only handle on a message that cannot be read)."""
+    return message.delivery_id == wanted or message.message_id == wanted
+
+
+def find_message(queues: Queues, delivery_id: str, visibility_s: int) -> tuple[ParkedMessage | None, int]:
+    """The first parked message of `delivery_id` (received, hidden; every other one handed back), and
+    how many messages were scanned."""
+    messages = scan(queues, visibility_s=visibility_s, until=lambda m: _is(m, delivery_id))
+    match = next((m for m in messages if _is(m, delivery_id)), None)
     release(queues, [m for m in messages if m is not match])
-    if match is None:
-        raise CliError(f"no parked delivery {delivery_id} (scanned {len(messages)} message(s))")
-    return match
+    return match, len(messages)
+
+
+def find(queues: Queues, delivery_id: str, visibility_s: int) -> Parked:
+    """One parked delivery by deliveryId (or message id), from the queue, the archive or both."""
+    message, scanned = find_message(queues, delivery_id, visibility_s)
+    if message is not None and not message.readable:
+        return Parked(message.delivery_id, message.operation, message=message)
+    archived = [a for a in queues.archive.find(delivery_id) if a.delivery_id == delivery_id]
+    if message is not None:
+        same = next((a for a in archived if a.operation == message.operation), None)
+        return Parked(message.delivery_id, message.operation, message=message, archived=same)
+    if archived:
+        return Parked(archived[0].delivery_id, archived[0].operation, archived=archived[0])
+    where = " or the archive" if queues.archive.configured else ""
+    raise CliError(f"no parked delivery {delivery_id} (scanned {scanned} queue message(s){where})")
+
+
+# ---- one parked delivery: the queue message, the archived copy, or both -------------------------
+
+
+@dataclass
+class Parked:
+    """A parked delivery as the operator sees it, wherever it is kept."""
+
+    delivery_id: str
+    operation: str
+    message: ParkedMessage | None = None
+    archived: ArchivedEnvelope | None = None
+
+    @property
+    def envelope(self) -> FailureEnvelope | None:
+        """The most complete envelope at hand (the archive's copy beats a pointer message)."""
+        if self.archived is not None and self.archived.envelope is not None:
+            return self.archived.envelope
+        return self.message.envelope if self.message is not None else None
+
+    @property
+    def where(self) -> str:
+        places = [p for p, present in (("queue", self.message), ("archive", self.archived)) if present]
+        return "+".join(places) or "-"
+
+    @property
+    def reason(self) -> str:
+        if self.envelope is not None and self.envelope.reason:
+            return self.envelope.reason
+        return self.message.reason if self.message is not None else "?"
+
+    @property
+    def customer(self) -> str:
+        return (self.envelope.customer_id if self.envelope else None) or "-"
+
+    @property
+    def parked_at(self) -> datetime | None:
+        if self.envelope is not None and self.envelope.parked_at is not None:
+            return self.envelope.parked_at
+        if self.message is not None:
+            return self.message.sent_at
+        return self.archived.modified if self.archived is not None else None
+
+
+def merge(messages: Sequence[ParkedMessage], archived: Sequence[ArchivedEnvelope]) -> list[Parked]:
+    """One `Parked` per (deliveryId, operation) over the readable queue messages and archive objects."""
+    items: dict[tuple[str, str], Parked] = {}
+    for message in messages:
+        if message.readable:
+            key = (message.delivery_id, message.operation)
+            item = items.setdefault(key, Parked(*key))
+            item.message = item.message or message
+    for entry in archived:
+        if entry.envelope is not None:
+            key = (entry.delivery_id, entry.operation)
+            items.setdefault(key, Parked(*key)).archived = entry
+    return list(items.values())
+
+
+def _problem(message: ParkedMessage) -> str:
+    said = message.attributes.get("deliveryId")
+    return f"{message.problem}; deliveryId {said}" if said else str(message.problem)
+
+
+@dataclass
+class Unreadable:
+    """What a command could not read: queue messages (by id) and archive objects (by key)."""
+
+    messages: list[ParkedMessage] = field(default_factory=list)
+    objects: list[ArchivedEnvelope] = field(default_factory=list)
+
+    def report(self, out: TextIO) -> None:
+        if self.messages:
+            ids = ", ".join(f"{m.message_id} ({_problem(m)})" for m in self.messages[:20])
+            more = f" and {len(self.messages) - 20} more" if len(self.messages) > 20 else ""
+            print(
+                f"{len(self.messages)} message(s) on the parked queue could not be read: {ids}{more}. "
+                "`parked show <message id>` prints one as received, `parked discard <message id>` removes "
+                "it, `parked archive` keeps a copy.",
+                file=out,
+            )
+        if self.objects:
+            keys = ", ".join(f"{o.key} ({o.problem})" for o in self.objects[:20])
+            print(f"{len(self.objects)} archive object(s) could not be read: {keys}", file=out)
 
 
 # ---- rendering ---------------------------------------------------------------------------------
@@ -230,7 +396,7 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def _last_error(message: ParkedMessage) -> str:
+def _last_error(message: Parked | ParkedMessage) -> str:
     error = message.envelope.last_error if message.envelope else None
     if error is None:
         return "-"
@@ -239,7 +405,11 @@ def _last_error(message: ParkedMessage) -> str:
 
 
 def parked_rows(
-    messages: Sequence[ParkedMessage], *, wide: bool, now: datetime | None = None
+    messages: Sequence[Parked | ParkedMessage],
+    *,
+    wide: bool,
+    now: datetime | None = None,
+    where: bool = False,
 ) -> list[list[str]]:
     """Ids, operation, customer (a vendor office id) and reason are not personal data; the error text
     is masked. Oldest first."""
@@ -247,6 +417,8 @@ def parked_rows(
     rows = []
     for m in ordered:
         row = [m.delivery_id, m.operation, m.customer, format_age(m.parked_at, now), m.reason]
+        if where:
+            row.append(m.where if isinstance(m, Parked) else "queue")
         if wide:
             row += [str(m.envelope.attempt) if m.envelope else "-", _last_error(m)]
         rows.append(row)
@@ -263,19 +435,32 @@ def _withheld(text: str) -> str:
     return f"{MASK} ({len(text)} characters as received; --reveal shows them)"
 
 
-def masked_envelope(message: ParkedMessage) -> Any:
+@dataclass
+class Shown:
+    """What `parked show` prints: the (full) envelope, or the message body as received."""
+
+    envelope: FailureEnvelope | None
+    body: str
+
+
+def masked_envelope(message: Shown | ParkedMessage) -> Any:
     """The envelope with personal data masked; ids and the (already masked) error message stay readable."""
     if message.envelope is None:
         return {"unparsableBody": _withheld(message.body)}
     data = message.envelope.model_dump(mode="json", by_alias=True, exclude_none=True)
-    shown = mask(data)
+    try:
+        shown = mask(data)
+    except RecursionError:  # a request nested deeper than masking goes: withhold all of it
+        data = {k: v for k, v in data.items() if k != "request"}
+        shown = {**mask(data), "request": f"{MASK} (nested too deeply to show; --reveal prints it)"}
     request = data.get("request")
     if isinstance(request, dict):
         for key in _RAW_TEXT_FIELDS:
             if isinstance(request.get(key), str):
                 shown["request"][key] = _withheld(request[key])
     # Ids, counts and timestamps are not personal data (and free-text masking would mangle them).
-    for key in ("deliveryId", "operation", "customerId", "attempt", "firstSeenAt", "reason", "parkedAt"):
+    keep = ("deliveryId", "operation", "customerId", "attempt", "firstSeenAt", "reason", "parkedAt")
+    for key in (*keep, "bodyRef", "envelopeRef"):  # the last two: where in the archive (bucket, key)
         if key in data:
             shown[key] = data[key]
     if "lastError" in data:
@@ -284,7 +469,7 @@ def masked_envelope(message: ParkedMessage) -> Any:
     return shown
 
 
-def revealed_envelope(message: ParkedMessage) -> Any:
+def revealed_envelope(message: Shown | ParkedMessage) -> Any:
     if message.envelope is None:
         return {"unparsableBody": message.body}
     return message.envelope.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -311,71 +496,185 @@ class Progress:
 # ---- commands ----------------------------------------------------------------------------------
 
 
-def _matches(args: argparse.Namespace, message: ParkedMessage) -> bool:
+def _matches(args: argparse.Namespace, message: Parked | ParkedMessage) -> bool:
     reason = getattr(args, "reason", None)
     operation = getattr(args, "operation", None)
     return (not reason or message.reason == reason) and (not operation or message.operation == operation)
 
 
+def _no_archive_note(queues: Queues) -> None:
+    if not queues.archive.configured:
+        _stderr(
+            "note: no parked archive configured (--archive-bucket, ARCHIVE_BUCKET or --stack): "
+            "showing the parked queue only; deliveries parked over 14 days ago are only in the archive"
+        )
+
+
+def collect(
+    args: argparse.Namespace, queues: Queues, source: str
+) -> tuple[list[Parked], list[ParkedMessage], Unreadable, bool]:
+    """Parked deliveries from the queue and/or the archive (each up to --limit), merged.
+
+    Returns the deliveries, the queue messages received (hidden: the caller releases or acts on them),
+    what could not be read, and whether a limit was reached."""
+    messages: list[ParkedMessage] = []
+    archived: list[ArchivedEnvelope] = []
+    more = False
+    if source in ("all", "queue"):
+        messages = scan(queues, visibility_s=args.visibility_timeout, limit=args.limit)
+        more = len(messages) >= args.limit
+    if source in ("all", "archive"):
+        if source == "archive" and not queues.archive.configured:
+            raise CliError("--source archive needs --archive-bucket, ARCHIVE_BUCKET or --stack", code=2)
+        try:
+            archived, more_archived = queues.archive.list_parked(args.limit)
+        except Exception:
+            release(queues, messages)
+            raise
+        more = more or more_archived
+    unreadable = Unreadable(
+        messages=[m for m in messages if not m.readable],
+        objects=[a for a in archived if a.envelope is None],
+    )
+    return merge(messages, archived), messages, unreadable, more
+
+
 def cmd_parked_list(args: argparse.Namespace, queues: Queues, out: TextIO) -> int:
-    messages = scan(queues, visibility_s=args.visibility_timeout, limit=args.limit)
+    _no_archive_note(queues)
+    items, messages, unreadable, more = collect(args, queues, args.source)
     release(queues, messages)
-    shown = [m for m in messages if _matches(args, m)]
-    headers = ["deliveryId", "operation", "customer", "age", "reason"]
+    shown = [item for item in items if _matches(args, item)]
+    headers = ["deliveryId", "operation", "customer", "age", "reason", "kept in"]
     if args.wide:
         headers += ["attempt", "last error"]
-    print(render_table(headers, parked_rows(shown, wide=args.wide)), file=out)
-    more = " (limit reached; more may be parked)" if args.limit and len(messages) >= args.limit else ""
-    print(f"{len(shown)} parked deliver{'y' if len(shown) == 1 else 'ies'}{more}", file=out)
+    print(render_table(headers, parked_rows(shown, wide=args.wide, where=True)), file=out)
+    more_text = " (limit reached; more may be parked)" if more else ""
+    print(f"{len(shown)} parked deliver{'y' if len(shown) == 1 else 'ies'}{more_text}", file=out)
+    queue_only = sum(1 for item in shown if item.archived is None)
+    if queues.archive.configured and args.source == "all" and queue_only:
+        print(
+            f"{queue_only} of them only on the parked queue (not archived; SQS drops them 14 days after "
+            "they were first queued): `parked archive` copies them",
+            file=out,
+        )
+    unreadable.report(out)
     return 0
+
+
+def _full_envelope(queues: Queues, item: Parked) -> FailureEnvelope:
+    """The whole envelope: the archived copy, the message itself, or what a pointer message names."""
+    envelope = item.envelope
+    if envelope is None:
+        problem = item.message.problem if item.message else "unreadable"
+        raise CliError(f"the parked message is not a failure envelope ({problem})")
+    if envelope.envelope_ref is not None and envelope.request is None:
+        envelope = queues.archive.read(envelope.envelope_ref)
+    return envelope
 
 
 def cmd_parked_show(args: argparse.Namespace, queues: Queues, out: TextIO) -> int:
-    message = find(queues, args.delivery_id, args.visibility_timeout)
-    release(queues, [message])
-    shown = revealed_envelope(message) if args.reveal else masked_envelope(message)
-    print(json.dumps(shown, indent=2, ensure_ascii=False), file=out)
+    item = find(queues, args.delivery_id, args.visibility_timeout)
+    if item.message is not None:
+        release(queues, [item.message])
+    full = item.envelope
+    if full is not None:
+        try:
+            full = _full_envelope(queues, item)
+        except Exception as exc:  # the archive cannot be read: show what the message holds
+            _stderr(f"warning: the archived envelope could not be read ({type(exc).__name__})")
+    view = Shown(full, item.message.body if item.message is not None else "")
+    try:
+        shown = revealed_envelope(view) if args.reveal else masked_envelope(view)
+        text = json.dumps(shown, indent=2, ensure_ascii=False)
+    except RecursionError:
+        text = json.dumps({"unparsableBody": f"{MASK} (nested too deeply to print)"})
+    print(text, file=out)
+    _stderr(f"(kept in: {item.where}{_where_detail(item)})")
     return 0
 
 
-def _requeue(queues: Queues, message: ParkedMessage) -> None:
-    """Back on the failure queue as a fresh first attempt, then off the parked queue."""
-    if message.envelope is None:
-        raise CliError("the parked message is not a failure envelope; it cannot be replayed")
-    envelope = message.envelope.model_copy(deep=True)
+def _where_detail(item: Parked) -> str:
+    parts = []
+    if item.message is not None:
+        parts.append(f"message {item.message.message_id}")
+    if item.archived is not None:
+        parts.append(f"s3://{item.archived.bucket}/{item.archived.key}")
+    return f"; {', '.join(parts)}" if parts else ""
+
+
+_WRITE_OPERATIONS = frozenset(entry.name for entry in WRITES)
+
+
+def replayable(envelope: FailureEnvelope) -> str | None:
+    """Why the replay worker could not send this envelope, or None when it can."""
+    if envelope.operation not in _WRITE_OPERATIONS:
+        return f"unknown operation {envelope.operation[:60]!r}"
+    if envelope.body_ref is not None:
+        ref = envelope.body_ref
+        return (
+            f"the body was over the size limit ({ref.bytes} bytes, kept at s3://{ref.bucket}/{ref.key}): "
+            "trim it and send it again, then discard this one"
+        )
+    if envelope.request is None or set(envelope.request) <= {"raw", "rawBody", "truncatedFrom"}:
+        return "it holds no request the vendor model can take (kept as received): fix and resend it"
+    return None
+
+
+def _requeue(queues: Queues, message: Parked) -> None:
+    """Back on the failure queue as a fresh first attempt, then off the parked queue and the archive."""
+    envelope = _full_envelope(queues, message).model_copy(deep=True)
+    why_not = replayable(envelope)
+    if why_not:
+        raise CliError(f"not replayable: {why_not}")
     envelope.attempt = 1
     envelope.reason = None
     envelope.parked_at = None
-    queues.sqs.send_message(
-        QueueUrl=queues.failure_url,
-        MessageBody=envelope.to_message(),
-        MessageAttributes=_attributes(envelope),
-    )
-    queues.sqs.delete_message(QueueUrl=queues.parked_url, ReceiptHandle=message.receipt_handle)
+    envelope.envelope_ref = None
+    attributes = _attributes(envelope)
+    body = envelope.to_message()
+    if not fits_in_a_message(body, attributes):  # larger than an SQS message: queue a pointer to it
+        stored = queues.archive.put(layout.queued_key(envelope.delivery_id, envelope.operation), body)
+        body = envelope.pointer(stored).to_message()
+    queues.sqs.send_message(QueueUrl=queues.failure_url, MessageBody=body, MessageAttributes=attributes)
+    if message.message is not None:
+        queues.sqs.delete_message(QueueUrl=queues.parked_url, ReceiptHandle=message.message.receipt_handle)
+    if message.archived is not None:
+        queues.archive.delete(message.archived)
 
 
 def cmd_parked_replay(args: argparse.Namespace, queues: Queues, out: TextIO) -> int:
     _ = queues.failure_url  # fail before touching the parked queue
+    unreadable = Unreadable()
     if args.all:
-        received = scan(queues, visibility_s=args.visibility_timeout, limit=args.limit)
-        chosen = [m for m in received if _matches(args, m)]
-        release(queues, [m for m in received if not _matches(args, m)])
+        items, received, unreadable, _ = collect(args, queues, args.source)
+        chosen = [item for item in items if _matches(args, item)]
+        picked = {id(item.message) for item in chosen if item.message is not None}
+        release(queues, [m for m in received if id(m) not in picked])
     else:
         chosen = [find(queues, args.delivery_id, args.visibility_timeout)]
     progress = Progress(len(chosen), sys.stderr) if chosen else None
-    replayed, failed = 0, []
-    for message in chosen:
+    replayed, skipped, failed = 0, 0, []
+    for item in chosen:
         try:
-            _requeue(queues, message)
+            _requeue(queues, item)
             replayed += 1
         except Exception as exc:
-            failed.append(message)
+            if isinstance(exc, CliError) and exc.message.startswith("not replayable"):
+                skipped += 1
+            failed.append(item)
             detail = exc.message if isinstance(exc, CliError) else type(exc).__name__
-            _stderr(f"\nfailed to replay {message.delivery_id}: {detail}")
+            _stderr(f"\nfailed to replay {item.delivery_id}: {detail}")
         if progress:
             progress.step()
-    release(queues, failed)
-    print(f"replayed {replayed}, failed {len(failed)}", file=out)
+    release(queues, [item.message for item in failed if item.message is not None])
+    # What this did, and no more: the replay worker sends them later, on its own schedule.
+    print(
+        f"re-queued {replayed} on the failure queue (the replay worker sends them; "
+        f"`{PROG} queue stats` shows what waits), not replayable {skipped}, "
+        f"failed {len(failed) - skipped}",
+        file=out,
+    )
+    unreadable.report(out)
     return 1 if failed else 0
 
 
@@ -388,17 +687,60 @@ def _confirm(prompt: str) -> bool:
 
 
 def cmd_parked_discard(args: argparse.Namespace, queues: Queues, out: TextIO) -> int:
-    message = find(queues, args.delivery_id, args.visibility_timeout)
+    item = find(queues, args.delivery_id, args.visibility_timeout)
+    kept = " The archive keeps its last version for its retention period." if item.archived else ""
     prompt = (
-        f"Discard parked delivery {message.delivery_id} ({message.operation}, {message.reason})? "
-        "It cannot be recovered. [y/N] "
+        f"Discard parked delivery {item.delivery_id} ({item.operation}, {item.reason}, kept in {item.where})?"
+        f"{kept} [y/N] "
     )
     if not args.yes and not _confirm(prompt):
-        release(queues, [message])
-        print(f"kept {message.delivery_id}", file=out)
+        if item.message is not None:
+            release(queues, [item.message])
+        print(f"kept {item.delivery_id}", file=out)
         return 1
-    queues.sqs.delete_message(QueueUrl=queues.parked_url, ReceiptHandle=message.receipt_handle)
-    print(f"discarded {message.delivery_id}", file=out)
+    if item.message is not None:
+        queues.sqs.delete_message(QueueUrl=queues.parked_url, ReceiptHandle=item.message.receipt_handle)
+    if item.archived is not None:
+        queues.archive.delete(item.archived)
+    print(f"discarded {item.delivery_id}", file=out)
+    return 0
+
+
+def cmd_parked_archive(args: argparse.Namespace, queues: Queues, out: TextIO) -> int:
+    """Copy what is only on the parked queue into the archive (SQS's own redrive parks without it)."""
+    if not queues.archive.configured:
+        raise CliError("needs the archive: --archive-bucket, ARCHIVE_BUCKET or --stack", code=2)
+    items, messages, unreadable, more = collect(args, queues, "all")
+    copied = 0
+    try:
+        for item in items:
+            if item.archived is not None or item.message is None or item.envelope is None:
+                continue
+            envelope = item.envelope
+            if envelope.envelope_ref is not None:
+                continue  # a pointer: its envelope is in the archive already
+            queues.archive.put(
+                layout.parked_key(envelope.delivery_id, envelope.operation), envelope.to_message()
+            )
+            copied += 1
+        for message in unreadable.messages:  # kept as received, under its message id
+            raw = FailureEnvelope(
+                delivery_id=f"sqs-{message.message_id}",
+                operation=message.attributes.get("operation", "unknown"),
+                request={"rawBody": message.body},
+                reason="malformed_message",
+                parked_at=message.sent_at,
+            )
+            queues.archive.put(layout.parked_key(raw.delivery_id, raw.operation), raw.to_message())
+            copied += 1
+    finally:
+        release(queues, messages)
+    print(
+        f"archived {copied} parked deliver{'y' if copied == 1 else 'ies'} that were only on the queue",
+        file=out,
+    )
+    if more:
+        print("(limit reached: run it again for the rest)", file=out)
     return 0
 
 
@@ -426,6 +768,12 @@ def cmd_queue_stats(args: argparse.Namespace, queues: Queues, out: TextIO) -> in
             ]
         )
     print(render_table(["queue", "visible", "in-flight", "delayed", "url"], rows), file=out)
+    if queues.archive.configured:
+        try:
+            count, more = queues.archive.count_parked()
+            print(f"archive: {count}{'+' if more else ''} parked in s3://{queues.archive.bucket}", file=out)
+        except Exception as exc:  # the queues are the point of this command: report, carry on
+            print(f"archive: not readable ({type(exc).__name__})", file=out)
     return 0
 
 
@@ -447,24 +795,51 @@ def _visibility(text: str) -> int:
 
 
 def _connection_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
-    """The same options on the top level and on every command (`… --parked-queue-url X parked list`
-    and `… parked list --parked-queue-url X` both work)."""
+    """The same options on the top level and on every command (`… --stack X parked list` and
+    `… parked list --stack X` both work)."""
     default: Any = argparse.SUPPRESS if suppress else None
-    group = parser.add_argument_group("queues and AWS")
+    group = parser.add_argument_group("which deployment (leadhooks_ops/target.py)")
+    group.add_argument(
+        "--stack",
+        default=default,
+        metavar="NAME",
+        help="CloudFormation stack: queues and archive bucket from its outputs (default: $LEADHOOKS_STACK)",
+    )
+    group.add_argument(
+        "--config-env",
+        default=default,
+        metavar="ENV",
+        help="take the stack name and region from samconfig.toml's environment ENV (dev, prod)",
+    )
+    group.add_argument(
+        "--samconfig",
+        type=Path,
+        default=argparse.SUPPRESS if suppress else None,
+        metavar="FILE",
+        help="samconfig.toml to read with --config-env (default: ./samconfig.toml)",
+    )
+    group.add_argument(
+        "--region",
+        default=default,
+        help="AWS region (default: samconfig, the queue URL or the AWS configuration)",
+    )
     group.add_argument(
         "--failure-queue-url",
         default=default,
         metavar="URL",
-        help="failure queue URL (default: $FAILURE_QUEUE_URL)",
+        help="failure queue URL (default: the stack's output, else $FAILURE_QUEUE_URL)",
     )
     group.add_argument(
         "--parked-queue-url",
         default=default,
         metavar="URL",
-        help="parked dead-letter queue URL (default: $PARKED_QUEUE_URL)",
+        help="parked dead-letter queue URL (default: the stack's output, else $PARKED_QUEUE_URL)",
     )
     group.add_argument(
-        "--region", default=default, help="AWS region (default: from the queue URL or the AWS configuration)"
+        "--archive-bucket",
+        default=default,
+        metavar="NAME",
+        help="parked archive S3 bucket (default: the stack's output, else $ARCHIVE_BUCKET)",
     )
     group.add_argument(
         "--visibility-timeout",
@@ -476,54 +851,68 @@ def _connection_options(parser: argparse.ArgumentParser, *, suppress: bool) -> N
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        description="Operate leadhooks' failure path: parked deliveries and the two queues.",
-        epilog="AWS_ENDPOINT_URL points boto3 at the local emulator (see docs/operations.md).",
-    )
-    _connection_options(parser, suppress=False)
-    groups = parser.add_subparsers(dest="group", metavar="{parked,queue}", required=True)
+Leaf = Callable[[Any, str, str, Callable[..., int]], argparse.ArgumentParser]
 
+
+def _leaf(sub: Any, name: str, help_text: str, func: Callable[..., int]) -> argparse.ArgumentParser:
+    """One command: its parser (with the connection options) and the function that runs it."""
+    p: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text)
+    _connection_options(p, suppress=True)
+    p.set_defaults(func=func)
+    return p
+
+
+def _reasons() -> list[str]:
+    return [*get_args(ParkReason), *get_args(ParkReasonKept), "redriven"]
+
+
+def _selection_options(p: argparse.ArgumentParser, *, prefix: str = "") -> None:
+    reasons = _reasons()
+    p.add_argument(
+        "--reason",
+        choices=reasons,
+        metavar="REASON",
+        help=f"{prefix}only this park reason ({', '.join(reasons)})",
+    )
+    p.add_argument("--operation", help=f"{prefix}only this operation (e.g. vitec_person_lead)")
+    p.add_argument(
+        "--limit",
+        type=_positive,
+        default=DEFAULT_LIMIT,
+        help=f"{prefix}at most N from the queue and N from the archive (default {DEFAULT_LIMIT})",
+    )
+    p.add_argument(
+        "--source",
+        choices=SOURCES,
+        default="all",
+        help=f"{prefix}where to look: the parked queue, the archive, or both (default all)",
+    )
+
+
+def add_parked_commands(groups: Any) -> None:
     parked = groups.add_parser(
         "parked",
-        help="parked deliveries (the dead-letter queue)",
-        description="List, inspect, replay and discard parked deliveries.",
+        help="parked deliveries (the dead-letter queue and the parked archive)",
+        description="List, inspect, replay, discard and archive parked deliveries.",
     )
-    parked_cmds = parked.add_subparsers(dest="command", metavar="{list,show,replay,discard}", required=True)
+    cmds = parked.add_subparsers(dest="command", metavar="{list,show,replay,discard,archive}", required=True)
 
-    def leaf(sub: Any, name: str, help_text: str, func: Callable[..., int]) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text)
-        _connection_options(p, suppress=True)
-        p.set_defaults(func=func)
-        return p
-
-    reasons = [*get_args(ParkReason), "redriven"]
-    p = leaf(
-        parked_cmds, "list", "list parked deliveries (oldest first) without consuming them", cmd_parked_list
-    )
-    p.add_argument(
-        "--limit", type=_positive, default=DEFAULT_LIMIT, help=f"scan at most N (default {DEFAULT_LIMIT})"
-    )
-    p.add_argument(
-        "--reason", choices=reasons, metavar="REASON", help=f"only this park reason ({', '.join(reasons)})"
-    )
-    p.add_argument("--operation", help="only this operation (e.g. vitec_person_lead)")
+    p = _leaf(cmds, "list", "list parked deliveries (oldest first) without consuming them", cmd_parked_list)
+    _selection_options(p)
     p.add_argument("--wide", action="store_true", help="add the attempt count and the (masked) last error")
 
-    p = leaf(
-        parked_cmds,
-        "show",
-        "print one parked delivery's envelope as JSON (personal data masked)",
-        cmd_parked_show,
+    p = _leaf(
+        cmds, "show", "print one parked delivery's envelope as JSON (personal data masked)", cmd_parked_show
     )
-    p.add_argument("delivery_id", metavar="ID", help="the deliveryId")
+    p.add_argument(
+        "delivery_id", metavar="ID", help="the deliveryId (or the SQS message id of an unreadable one)"
+    )
     p.add_argument("--reveal", action="store_true", help="print personal data unmasked")
 
-    p = leaf(
-        parked_cmds,
+    p = _leaf(
+        cmds,
         "replay",
-        "move parked deliveries back to the failure queue (attempt 1)",
+        "move parked deliveries back to the failure queue (attempt 1), off the parked queue and archive",
         cmd_parked_replay,
     )
     which = p.add_mutually_exclusive_group(required=True)
@@ -531,61 +920,91 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument(
         "--all", action="store_true", help="every parked delivery (filtered by --reason/--operation)"
     )
-    p.add_argument(
-        "--reason",
-        choices=reasons,
-        metavar="REASON",
-        help=f"with --all: only this park reason ({', '.join(reasons)})",
-    )
-    p.add_argument("--operation", help="with --all: only this operation")
-    p.add_argument(
-        "--limit",
-        type=_positive,
-        default=DEFAULT_LIMIT,
-        help=f"with --all: at most N (default {DEFAULT_LIMIT})",
-    )
+    _selection_options(p, prefix="with --all: ")
 
-    p = leaf(parked_cmds, "discard", "delete one parked delivery for good (asks first)", cmd_parked_discard)
-    p.add_argument("delivery_id", metavar="ID", help="the deliveryId")
+    p = _leaf(cmds, "discard", "delete one parked delivery for good (asks first)", cmd_parked_discard)
+    p.add_argument(
+        "delivery_id", metavar="ID", help="the deliveryId (or the SQS message id of an unreadable one)"
+    )
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
 
-    queue = groups.add_parser("queue", help="queue statistics", description="Queue statistics.")
-    queue_cmds = queue.add_subparsers(dest="command", metavar="{stats}", required=True)
-    leaf(
-        queue_cmds,
-        "stats",
-        "approximate visible / in-flight / delayed messages on both queues",
-        cmd_queue_stats,
+    p = _leaf(
+        cmds,
+        "archive",
+        "copy parked deliveries that are only on the queue (SQS redrive, unreadable ones) into the archive",
+        cmd_parked_archive,
     )
+    p.add_argument(
+        "--limit", type=_positive, default=DEFAULT_LIMIT, help=f"scan at most N (default {DEFAULT_LIMIT})"
+    )
+
+
+def add_queue_commands(groups: Any) -> None:
+    queue = groups.add_parser("queue", help="queue statistics", description="Queue statistics.")
+    cmds = queue.add_subparsers(dest="command", metavar="{stats}", required=True)
+    _leaf(cmds, "stats", "approximate visible / in-flight / delayed messages on both queues", cmd_queue_stats)
+
+
+# Command groups, each registered by its own function (a new group adds one line here).
+COMMAND_GROUPS: tuple[Callable[[Any], None], ...] = (add_parked_commands, add_queue_commands)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Operate leadhooks' failure path: parked deliveries, the two queues, the parked archive.",
+        epilog="AWS_ENDPOINT_URL points boto3 at the local emulator (see docs/operations.md).",
+    )
+    _connection_options(parser, suppress=False)
+    groups = parser.add_subparsers(dest="group", metavar="{parked,queue}", required=True)
+    for register in COMMAND_GROUPS:
+        register(groups)
     return parser
 
 
-def _sqs_client(region: str | None, *urls: str | None) -> Any:
-    import boto3  # the Lambda runtime and the dev environment provide it; imported only when needed
-
-    if not region:
-        for url in urls:
-            match = _SQS_REGION.match(url or "")
-            if match:
-                region = match.group(1)
-                break
-    return boto3.client("sqs", region_name=region) if region else boto3.client("sqs")
+def _boto3_client(service: str, region: str | None) -> Any:
+    try:
+        import boto3  # the [ops] extra (pipx install '.[ops]'), the dev environment, or Lambda
+    except ModuleNotFoundError:
+        raise CliError(
+            "boto3 is not installed: install the tool with `pipx install '.[ops]'`", code=2
+        ) from None
+    return boto3.client(service, region_name=region) if region else boto3.client(service)
 
 
-def _env_or(value: str | None, name: str) -> str | None:
-    return value or os.environ.get(name) or None
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    sqs: Any = None,
+    s3: Any = None,
+    cloudformation: Any = None,
+    out: TextIO | None = None,
+) -> int:
+    """Run one command; returns the exit status (0 ok, 1 failed or declined, 2 usage).
 
-
-def main(argv: Sequence[str] | None = None, *, sqs: Any = None, out: TextIO | None = None) -> int:
-    """Run one command; returns the exit status (0 ok, 1 failed or declined, 2 usage)."""
+    `sqs`, `s3`, `cloudformation`: clients to use instead of boto3's (tests)."""
     args = build_parser().parse_args(argv)
     out = out or sys.stdout
-    failure_url = _env_or(args.failure_queue_url, "FAILURE_QUEUE_URL")
-    parked_url = _env_or(args.parked_queue_url, "PARKED_QUEUE_URL")
     try:
-        client = sqs if sqs is not None else _sqs_client(args.region, failure_url, parked_url)
+        where = targets.resolve(
+            failure_url=args.failure_queue_url,
+            parked_url=args.parked_queue_url,
+            archive_bucket=args.archive_bucket,
+            region=args.region,
+            stack=args.stack,
+            config_env=args.config_env,
+            samconfig=args.samconfig or targets.default_samconfig(),
+            environ=os.environ,
+            cloudformation=lambda region: cloudformation or _boto3_client("cloudformation", region),
+        )
+        region = where.region
+        archive = Archive(_Lazy(s3, lambda: _boto3_client("s3", region)), where.archive_bucket)
+        sqs_client = sqs if sqs is not None else (lambda: _boto3_client("sqs", region))
         func: Callable[[argparse.Namespace, Queues, TextIO], int] = args.func
-        return func(args, Queues(client, failure_url, parked_url), out)
+        return func(args, Queues(sqs_client, where.failure_url, where.parked_url, archive), out)
+    except targets.TargetError as exc:
+        _stderr(f"error: {exc}")
+        return 2
     except CliError as exc:
         _stderr(f"error: {exc.message}")
         return exc.code
@@ -596,6 +1015,24 @@ def main(argv: Sequence[str] | None = None, *, sqs: Any = None, out: TextIO | No
     except Exception as exc:  # botocore errors, no credentials, unreachable endpoint
         _stderr(f"error: {type(exc).__name__}: {mask_text(str(exc))[:300]}")
         return 1
+
+
+class _Lazy:
+    """A client built on first attribute access (or the one given)."""
+
+    def __init__(self, given: Any, build: Callable[[], Any]) -> None:
+        self._client = given
+        self._build = build
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            self._client = self._build()
+        return getattr(self._client, name)
+
+
+def run() -> None:
+    """The `leadhooks-ops` console script."""
+    sys.exit(main())
 
 
 def iter_commands(parser: argparse.ArgumentParser | None = None) -> Iterator[list[str]]:

@@ -4,6 +4,7 @@ S3, and envelopes larger than an SQS message travel as pointers to the archive."
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 from typing import Any
@@ -133,3 +134,68 @@ def test_a_parked_envelope_larger_than_an_sqs_message_points_at_its_archived_cop
     assert pointer["envelopeRef"]["key"] == f"parked/{key}/vitec_viewing_participant.json"
     full = clean.archived()[pointer["envelopeRef"]["key"]]
     assert full["request"]["contactMessage"] == payload["contactMessage"].strip()
+
+
+# ---- the ops CLI over the real (emulated) queue and archive -----------------------------------------
+
+
+def ops_cli(*argv: str) -> tuple[int, str]:
+    from leadhooks_ops.cli import main
+
+    out = io.StringIO()
+    return main(list(argv), out=out), out.getvalue()
+
+
+def park_rejected(stack: Stack) -> str:
+    payload = body("vitec_viewing_participant.json")
+    payload["contactId"] = "c-m10001-999"
+    key = f"ops-{uuid.uuid4()}"
+    assert post(stack, "/vitec/viewing-participants", payload, **{"Idempotency-Key": key}).status_code == 422
+    return key
+
+
+def test_ops_lists_and_replays_from_the_archive_after_the_queue_dropped_it(clean: Stack) -> None:
+    key = park_rejected(clean)
+    clean.drain(clean.parked_queue)  # what SQS does after 14 days
+    code, out = ops_cli("parked", "list")
+    assert code == 0 and key in out and "archive" in out and "1 parked delivery" in out
+    code, out = ops_cli("parked", "replay", key)
+    assert code == 0 and out.startswith("re-queued 1"), out
+    (queued,) = [json.loads(m["Body"]) for m in clean.messages(clean.failure_queue)]
+    assert (queued["deliveryId"], queued["attempt"]) == (key, 1)
+    assert clean.archived() == {}, "replayed: no longer parked in the archive"
+
+
+def test_ops_survives_poison_on_the_parked_queue(clean: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+    sqs = clean.sqs()
+    poison = {
+        "not JSON": "<html>gateway</html>",
+        "nested too deeply": "[" * 50_000 + "]" * 50_000,
+        "wrong shape": json.dumps({"deliveryId": 5}),
+        "huge": json.dumps({"blob": "z" * 200_000}),
+    }
+    ids = {
+        kind: sqs.send_message(QueueUrl=clean.parked_queue, MessageBody=text)["MessageId"]
+        for kind, text in poison.items()
+    }
+    good = park_rejected(clean)
+    for argv in (
+        ["parked", "list"],
+        ["parked", "show", ids["nested too deeply"]],
+        ["parked", "replay", "--all"],
+        ["parked", "archive"],
+        ["queue", "stats"],
+    ):
+        code, out = ops_cli(*argv)
+        assert code in (0, 1), argv
+        assert "Traceback" not in capsys.readouterr().err, argv
+    code, out = ops_cli("parked", "list")
+    assert "4 message(s) on the parked queue could not be read" in out
+    assert all(mid in out for mid in ids.values())
+    code, out = ops_cli("parked", "discard", ids["nested too deeply"], "--yes")
+    assert code == 0
+    remaining = {m["MessageId"] for m in clean.drain(clean.parked_queue)}
+    assert remaining == {ids["not JSON"], ids["wrong shape"], ids["huge"]}
+    # replay --all re-queued the good one; `parked archive` kept a copy of each unreadable one.
+    assert [json.loads(m["Body"])["deliveryId"] for m in clean.messages(clean.failure_queue)] == [good]
+    assert len([k for k in clean.archived() if k.startswith("parked/sqs-")]) == 4

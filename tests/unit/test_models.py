@@ -734,6 +734,7 @@ def test_error_body_json() -> None:
         "message": "the request does not pass validation",
         "errors": [{"field": "person.firstName", "reason": "String should have at most 30 characters"}],
         "parked": False,
+        "reason": None,
         "vendorStatus": None,
         "vendorMessage": None,
     }
