@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import os
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -36,13 +37,14 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 class _LocalContext:
-    """What Powertools idempotency asks of a Lambda context: an in-progress record expires after 30 s."""
+    """What Powertools idempotency asks of a Lambda context: an in-progress record expires after the
+    function's time, 30 s (LEADHOOKS_LOCAL_TIMEOUT_S: shorter in the reliability suite's process kills)."""
 
     function_name = "leadhooks-local"
     aws_request_id = "local"
 
     def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+        return int(float(os.environ.get("LEADHOOKS_LOCAL_TIMEOUT_S", "30")) * 1000)
 
 
 def build_resolver() -> HttpResolver:
