@@ -43,6 +43,7 @@ def test_an_oversized_signed_body_is_kept_and_parked_once(clean: Stack) -> None:
     assert answer["parked"] is True and answer["reason"] == "too_large"
     assert answer["errors"] == [{"field": "body", "reason": "too large"}]
     delivery_id = answer["deliveryId"]
+    assert delivery_id == event_id, "known by its Typeform event_id, as every Typeform delivery"
     # The sender retries the same delivery: same answer, not parked a second time.
     again = requests.post(
         f"{clean.api}/vitec/person-leads", data=raw, headers=typeform_headers(raw), timeout=30

@@ -12,6 +12,8 @@ retry is the net.
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Final
 
 from leadhooks import archive
@@ -22,14 +24,31 @@ from leadhooks.models.api import ErrorBody, FieldError
 from leadhooks.observability import count, logger
 
 REASON: Final = "too_large"
+_EVENT_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
 
 
 def too_large_message(limit: int) -> str:
     return f"the body is larger than {limit} bytes"
 
 
-def keep_oversized(spec: VendorOperation, inbound: InboundRequest, delivery_id: str, limit: int) -> Outcome:
-    """Store the raw body once per deliveryId, park it (`too_large`), answer 413 with `parked: true`."""
+def typeform_event_id(inbound: InboundRequest) -> str | None:
+    """A Typeform delivery is known by its `event_id` everywhere else (DESIGN §5): find it here too."""
+    if "typeform-signature" not in inbound.headers:
+        return None
+    try:
+        data = json.loads(inbound.raw_body)
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser: keep it by its hash
+        return None
+    event_id = data.get("event_id") if isinstance(data, dict) else None
+    return event_id if isinstance(event_id, str) and _EVENT_ID.match(event_id) else None
+
+
+def keep_oversized(spec: VendorOperation, inbound: InboundRequest, fallback_id: str, limit: int) -> Outcome:
+    """Store the raw body once per deliveryId, park it (`too_large`), answer 413 with `parked: true`.
+
+    The deliveryId is Typeform's `event_id`, else `fallback_id` (webhook-id, Idempotency-Key, or a hash
+    of the raw body: a sender's retry of the same bytes is the same delivery)."""
+    delivery_id = typeform_event_id(inbound) or fallback_id
     content_type = inbound.headers.get("content-type") or "application/octet-stream"
     key = archive.body_key(delivery_id, spec.name)
     log = {"deliveryId": delivery_id, "operation": spec.name, "bytes": len(inbound.raw_body)}
