@@ -28,7 +28,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 
 typecheck: venv
-	$(VENV)/bin/mypy shared/leadhooks local functions
+	$(VENV)/bin/mypy shared/leadhooks shared/leadhooks_ops local functions
 
 unit: venv
 	$(PY) -m pytest tests/unit -q

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import os
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -23,6 +24,10 @@ from local.openapi import LocalResolver
 
 # Requests served at the same time (like concurrent Lambda invocations); more wait for a thread.
 CONCURRENT_REQUESTS = 16
+# The largest body that reaches a function, as in Lambda: a synchronous invocation's payload is capped
+# at 6 MB, and API Gateway refuses anything above it before the function runs. Below it, the function
+# itself decides (MAX_BODY_BYTES: 413, or for a signed sender 413 with the body kept, DESIGN §5).
+LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024
 
 FUNCTIONS = tuple(entry.name for entry in CATALOG)
 
@@ -32,13 +37,14 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 class _LocalContext:
-    """What Powertools idempotency asks of a Lambda context: an in-progress record expires after 30 s."""
+    """What Powertools idempotency asks of a Lambda context: an in-progress record expires after the
+    function's time, 30 s (LEADHOOKS_LOCAL_TIMEOUT_S: shorter in the reliability suite's process kills)."""
 
     function_name = "leadhooks-local"
     aws_request_id = "local"
 
     def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+        return int(float(os.environ.get("LEADHOOKS_LOCAL_TIMEOUT_S", "30")) * 1000)
 
 
 def build_resolver() -> HttpResolver:
@@ -69,7 +75,8 @@ def enable_openapi(resolver: HttpResolver) -> None:
 
 
 class BodyGuard:
-    """Answers 400/413 before the resolver sees a body or header it cannot decode (else: a bare 500)."""
+    """Answers 400/413 before the resolver sees a body or header it cannot decode (else: a bare 500),
+    or a body larger than Lambda would ever be handed (`max_bytes`)."""
 
     def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], max_bytes: int) -> None:
         self.app = app
@@ -148,4 +155,4 @@ async def _reject(send: Send, status: int, code: str, message: str, field: str) 
 def create_app() -> BodyGuard:
     settings = get_settings()  # fail loudly on a missing setting before serving
     bind_lambda_context(_LocalContext())
-    return BodyGuard(build_resolver(), settings.max_body_bytes)
+    return BodyGuard(build_resolver(), max(settings.max_body_bytes, LAMBDA_PAYLOAD_LIMIT))

@@ -43,7 +43,8 @@ _ERRORS = {
     "unsupported content type); `errors[].field` names the part",
     "401": "no valid x-api-key, Typeform-Signature or Standard Webhooks signature",
     "409": "the same deliveryId is being processed right now; retry after `Retry-After` seconds",
-    "413": "the body is larger than the limit (256 KB)",
+    "413": "the body is larger than the limit (256 KB); from a signed sender it is also kept and parked "
+    "(`parked: true`, `reason: too_large`)",
     "422": "fails validation (`errors[]` names every field path), or the vendor rejected it "
     "permanently (`vendorStatus`, `vendorMessage`; parked for an operator)",
     "503": "neither delivered nor queued; retry after `Retry-After` seconds",

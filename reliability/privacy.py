@@ -406,7 +406,7 @@ def peek_attributes(stack: RunningStack, url: str) -> list[dict[str, Any]]:
 
 def run_cli(argv: list[str]) -> tuple[int, str]:
     """`python -m leadhooks.ops …` in-process; stdout and stderr together."""
-    from leadhooks.ops.cli import main
+    from leadhooks_ops.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stderr(err):

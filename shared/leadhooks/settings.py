@@ -16,6 +16,9 @@ class Settings(BaseModel):
     failure_queue_url: str = Field(alias="FAILURE_QUEUE_URL", min_length=1)
     parked_queue_url: str = Field(alias="PARKED_QUEUE_URL", min_length=1)
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=1)
+    # The parked archive (leadhooks.archive): parked envelopes beyond SQS's 14 days, envelopes over
+    # SQS's 256 KB, and signed bodies over MAX_BODY_BYTES.
+    archive_bucket: str = Field(alias="ARCHIVE_BUCKET", min_length=1)
     vitec_base_url: str = Field("https://connect.maklare.vitec.net", alias="VITEC_BASE_URL")
     omnicasa_base_url: str = Field(
         "https://newapi.omnicasa.com/omnicasaapi/api/v3", alias="OMNICASA_BASE_URL"

@@ -735,6 +735,7 @@ def test_error_body_json() -> None:
         "errors": [{"field": "person.firstName", "reason": "String should have at most 30 characters"}],
         "errorsOmitted": None,
         "parked": False,
+        "reason": None,
         "vendorStatus": None,
         "vendorMessage": None,
     }

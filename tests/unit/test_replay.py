@@ -329,7 +329,12 @@ def test_idempotency_in_progress_is_retried(h: Harness, monkeypatch: pytest.Monk
 
 
 def test_backoff_schedule_default_and_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    base = {"FAILURE_QUEUE_URL": "q", "PARKED_QUEUE_URL": "p", "IDEMPOTENCY_TABLE": "t"}
+    base = {
+        "FAILURE_QUEUE_URL": "q",
+        "PARKED_QUEUE_URL": "p",
+        "IDEMPOTENCY_TABLE": "t",
+        "ARCHIVE_BUCKET": "a",
+    }
     assert Settings.model_validate(base).replay_backoff_s == (60, 300, 1800, 7200, 21600)
     assert Settings.model_validate({**base, "REPLAY_BACKOFF_S": " 0, 5 ,10"}).replay_backoff_s == (0, 5, 10)
     for bad in ("", "soon", "-1", "50000"):

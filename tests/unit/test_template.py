@@ -167,6 +167,7 @@ def test_environment_carries_every_setting(template: dict[str, Any]) -> None:
         "FAILURE_QUEUE_URL",
         "PARKED_QUEUE_URL",
         "IDEMPOTENCY_TABLE",
+        "ARCHIVE_BUCKET",
         "VITEC_BASE_URL",
         "OMNICASA_BASE_URL",
         "VITEC_SECRET_ID",
@@ -275,6 +276,69 @@ def test_secret_placeholders_have_the_documented_shape(
     secret = resources[logical_id]
     assert secret["Type"] == "AWS::SecretsManager::Secret"
     assert set(json.loads(secret["Properties"]["SecretString"])) == keys
+
+
+def test_stateful_resources_are_retained(resources: dict[str, Any]) -> None:
+    """DESIGN §8: the queues, the table, the archive and the secrets outlive a stack delete or a
+    replacement (what they hold is leads and credentials, not configuration)."""
+    stateful = {
+        "AWS::SQS::Queue",
+        "AWS::DynamoDB::Table",
+        "AWS::S3::Bucket",
+        "AWS::SecretsManager::Secret",
+    }
+    found = {k for k, r in resources.items() if r["Type"] in stateful}
+    assert found >= {
+        "FailureQueue",
+        "ParkedQueue",
+        "IdempotencyTable",
+        "ArchiveBucket",
+        "VitecSecret",
+        "OmnicasaSecret",
+        "InboundSecret",
+    }
+    for logical_id in found:
+        resource = resources[logical_id]
+        assert resource.get("DeletionPolicy") == "Retain", logical_id
+        assert resource.get("UpdateReplacePolicy") == "Retain", logical_id
+
+
+def test_archive_bucket_is_private_encrypted_versioned_and_expires(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    props = resources["ArchiveBucket"]["Properties"]
+    (encryption,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert props["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    rules = {rule["Id"]: rule for rule in props["LifecycleConfiguration"]["Rules"]}
+    retention = rules["ParkedRetention"]
+    assert "Prefix" not in retention and "Filter" not in retention  # the whole bucket
+    assert retention["ExpirationInDays"] == {"Ref": "ArchiveRetentionDays"}
+    assert retention["NoncurrentVersionExpiration"] == {"NoncurrentDays": {"Ref": "ArchiveRetentionDays"}}
+    (transition,) = retention["Transitions"]
+    assert transition["StorageClass"] == "GLACIER_IR"  # instant reads: the ops CLI still works
+    parameter = template["Parameters"]["ArchiveRetentionDays"]
+    assert parameter["Default"] >= 365 and parameter["MinValue"] > transition["TransitionInDays"]
+    # TLS only
+    (policy,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::S3::BucketPolicy"]
+    assert policy["Bucket"] == {"Ref": "ArchiveBucket"}
+    (deny,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny["Principal"] == "*" and deny["Action"] == "s3:*"
+    assert {"Fn::GetAtt": ["ArchiveBucket", "Arn"]} in deny["Resource"]
+    assert {"Fn::Sub": "${ArchiveBucket.Arn}/*"} in deny["Resource"]
+    # The functions and the ops CLI find it.
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["ARCHIVE_BUCKET"] == {
+        "Ref": "ArchiveBucket"
+    }
+    assert template["Outputs"]["ArchiveBucketName"]["Value"] == {"Ref": "ArchiveBucket"}
 
 
 # ---- throttling -----------------------------------------------------------------------------

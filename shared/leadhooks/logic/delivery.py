@@ -32,6 +32,7 @@ from leadhooks.idempotency import call_once, idempotent
 from leadhooks.inbound.adapters import AdaptedInput, parse_body, to_native
 from leadhooks.inbound.auth import AuthResult, authenticate
 from leadhooks.inbound.scope import authorize, customer_in
+from leadhooks.logic.oversized import keep_oversized, too_large_message
 from leadhooks.models.api import DeliveryResponse, ErrorBody, FieldError, field_errors_from_validation
 from leadhooks.observability import count, logger
 from leadhooks.secrets import inbound_clients
@@ -206,10 +207,12 @@ def deliver(spec: VendorOperation, inbound: InboundRequest) -> Outcome:
     """Run one inbound write request through the whole pipeline."""
     auth = authenticate_request(inbound)
     entry = catalog_entry(spec.name)
-    if len(inbound.raw_body) > get_settings().max_body_bytes:
+    limit = get_settings().max_body_bytes
+    if len(inbound.raw_body) > limit:
+        if auth.signed and not inbound.dry_run:  # a webhook sender: keep it (logic/oversized.py)
+            return keep_oversized(spec, inbound, fallback_delivery_id(inbound), limit)
         raise PayloadTooLargeError(
-            f"the body is larger than {get_settings().max_body_bytes} bytes",
-            details=[{"field": "body", "reason": "too large"}],
+            too_large_message(limit), details=[{"field": "body", "reason": "too large"}]
         )
     adapted: AdaptedInput | None = None
     delivery_id = fallback_delivery_id(inbound)

@@ -61,6 +61,8 @@ class ErrorBody(ApiModel):
     errors: list[FieldError] = Field(default_factory=list)
     errors_omitted: int | None = Field(None, description="field errors not listed (answer size bound)")
     parked: bool = False
+    # Why it was parked (DESIGN §5: `parked: true`, with `reason`).
+    reason: str | None = None
     vendor_status: int | None = None
     vendor_message: str | None = None
 
