@@ -15,7 +15,6 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import HttpResolver, Response
 from leadhooks.catalog import CATALOG
-from leadhooks.idempotency import bind_lambda_context
 from leadhooks.settings import get_settings
 
 from local import openapi
@@ -29,16 +28,6 @@ FUNCTIONS = tuple(entry.name for entry in CATALOG)
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-
-
-class _LocalContext:
-    """What Powertools idempotency asks of a Lambda context: an in-progress record expires after 30 s."""
-
-    function_name = "leadhooks-local"
-    aws_request_id = "local"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
 
 
 def build_resolver() -> HttpResolver:
@@ -147,5 +136,4 @@ async def _reject(send: Send, status: int, code: str, message: str, field: str) 
 
 def create_app() -> BodyGuard:
     settings = get_settings()  # fail loudly on a missing setting before serving
-    bind_lambda_context(_LocalContext())
     return BodyGuard(build_resolver(), settings.max_body_bytes)

@@ -16,5 +16,8 @@ def get_boto3_session() -> Any:
 
 
 @cache
-def get_client(service: str) -> Any:
+def get_client(service: str, region: str | None = None) -> Any:
+    """`region` only where a caller names one (the ops CLI's --region); otherwise the session's."""
+    if region:
+        return get_boto3_session().client(service, region_name=region)
     return get_boto3_session().client(service)

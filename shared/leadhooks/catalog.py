@@ -115,6 +115,15 @@ CATALOG: tuple[Entry, ...] = (
         ref="leadhooks.logic.contacts:get_contacts",
         scope="contacts",
     ),
+    Entry(
+        name="deliveries",
+        route="/deliveries/{deliveryId}",
+        method="GET",
+        vendor=None,
+        kind="read",
+        ref="leadhooks.logic.deliveries:get_delivery",
+        scope="deliveries",
+    ),
 )
 
 BY_NAME: dict[str, Entry] = {entry.name: entry for entry in CATALOG}

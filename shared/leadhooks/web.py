@@ -145,7 +145,6 @@ def lambda_entrypoint(router: Router) -> tuple[Any, LambdaHandler]:
     """The Lambda front door for one router: REST resolver, logger context, metrics flush."""
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
-    from leadhooks.idempotency import bind_lambda_context
     from leadhooks.observability import metrics
     from leadhooks.settings import get_settings
 
@@ -160,7 +159,6 @@ def lambda_entrypoint(router: Router) -> tuple[Any, LambdaHandler]:
     @logger.inject_lambda_context(clear_state=True)
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        bind_lambda_context(context)
         return app.resolve(event, context)
 
     return app, lambda_handler

@@ -86,7 +86,9 @@ class FakeSQS:
         self.calls.append("delete")
         self.queues[QueueUrl].remove(self._by_receipt(QueueUrl, ReceiptHandle))
 
-    def send_message(self, *, QueueUrl: str, MessageBody: str, MessageAttributes: dict[str, Any]) -> None:
+    def send_message(
+        self, *, QueueUrl: str, MessageBody: str, MessageAttributes: dict[str, Any], **_: Any
+    ) -> None:
         self.calls.append("send")
         self.put(QueueUrl, MessageBody, MessageAttributes)
 
@@ -145,9 +147,31 @@ def park(sqs: FakeSQS, env: FailureEnvelope) -> None:
     sqs.put(PARKED, env.to_message(), attrs)
 
 
-def run(sqs: FakeSQS, *argv: str) -> tuple[int, str]:
+class FakeStore:
+    """The delivery records as the CLI sees them: requeue parked → queued, or refuse."""
+
+    def __init__(self) -> None:
+        self.status: dict[str, str] = {}
+        self.requeued: list[str] = []
+
+    def requeue(self, key: Any) -> None:
+        status = self.status.get(key.delivery_id)
+        if status is None:
+            raise LookupError("no delivery record")
+        if status not in ("parked", "queued"):
+            raise LookupError(f"the delivery is {status}, not parked")
+        self.status[key.delivery_id] = "queued"
+        self.requeued.append(key.id)
+
+
+def run(sqs: FakeSQS, *argv: str, store: FakeStore | None = None) -> tuple[int, str]:
     out = io.StringIO()
-    code = cli.main(["--failure-queue-url", FAILURES, "--parked-queue-url", PARKED, *argv], sqs=sqs, out=out)
+    code = cli.main(
+        ["--failure-queue-url", FAILURES, "--parked-queue-url", PARKED, *argv],
+        sqs=sqs,
+        store=store or FakeStore(),
+        out=out,
+    )
     return code, out.getvalue()
 
 
@@ -220,18 +244,11 @@ def test_queue_urls_come_from_the_environment(sqs: FakeSQS, monkeypatch: pytest.
     assert "d-env" in out.getvalue()
 
 
-def test_region_is_taken_from_an_aws_queue_url(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: dict[str, Any] = {}
-
-    class FakeBoto3:
-        @staticmethod
-        def client(name: str, region_name: str | None = None) -> str:
-            seen.update(name=name, region=region_name)
-            return "client"
-
-    monkeypatch.setitem(__import__("sys").modules, "boto3", FakeBoto3)
-    cli._sqs_client(None, None, "https://sqs.eu-north-1.amazonaws.com/123456789012/leadhooks-parked")
-    assert seen == {"name": "sqs", "region": "eu-north-1"}
+def test_region_is_taken_from_an_aws_queue_url() -> None:
+    url = "https://sqs.eu-north-1.amazonaws.com/123456789012/leadhooks-parked"
+    assert cli._region(None, None, url) == "eu-north-1"
+    assert cli._region("eu-west-1", url) == "eu-west-1"
+    assert cli._region(None, "http://127.0.0.1:5000/123456789012/q") is None
 
 
 # ---- rendering ----------------------------------------------------------------------------------
@@ -404,6 +421,26 @@ def test_replay_one_moves_it_to_the_failure_queue_as_attempt_1(
     assert env.request is not None and env.request["person"]["firstName"] == "Anna"
     assert set(queued.attributes) == {"operation", "deliveryId"}
     assert [json.loads(m.body)["deliveryId"] for m in sqs.queues[PARKED]] == ["d-2"]
+    assert sqs.visible(PARKED) == 1
+
+
+def test_replay_sets_the_record_queued_and_never_sends_itself(sqs: FakeSQS) -> None:
+    park(sqs, parked_envelope("d-1"))
+    store = FakeStore()
+    store.status["d-1"] = "parked"
+    code, out = run(sqs, "parked", "replay", "d-1", store=store)
+    assert (code, out.strip()) == (0, "replayed 1, failed 0")
+    assert store.requeued == ["default#vitec_person_lead#d-1"]
+    assert len(sqs.queues[FAILURES]) == 1
+
+
+def test_replay_of_a_delivery_the_record_says_is_delivered_is_refused(sqs: FakeSQS) -> None:
+    park(sqs, parked_envelope("d-1"))
+    store = FakeStore()
+    store.status["d-1"] = "delivered"
+    code, out = run(sqs, "parked", "replay", "d-1", store=store)
+    assert (code, out.strip()) == (1, "replayed 0, failed 1")
+    assert sqs.queues[FAILURES] == []
     assert sqs.visible(PARKED) == 1
 
 

@@ -68,6 +68,9 @@ class AuthResult:
     scheme: Scheme
     webhook_id: str | None = None  # Standard Webhooks `webhook-id` (used as deliveryId)
     signed: bool = False  # typeform / standard_webhooks: a machine sender whose 4xx answers are parked
+    # The client the credential belongs to: the idempotency namespace with the operation (DESIGN §5).
+    # One tenant until clients with scopes arrive (tenancy work).
+    client: str = "default"
 
 
 def authenticate(

@@ -24,7 +24,8 @@ from typing import Any, TextIO, get_args
 
 from pydantic import ValidationError
 
-from leadhooks.failures import FailureEnvelope, ParkReason, _attributes, parse_envelope
+from leadhooks import queues as queue_io
+from leadhooks.failures import DEFAULT_CLIENT, FailureEnvelope, ParkReason, parse_envelope
 from leadhooks.masking import MASK, mask, mask_text
 
 PROG = "python -m leadhooks.ops"
@@ -111,12 +112,34 @@ class ParkedMessage:
 
 
 class Queues:
-    """The SQS client and the two queue URLs, checked when first needed."""
+    """The SQS client, the two queue URLs and the delivery records, checked when first needed."""
 
-    def __init__(self, sqs: Any, failure_url: str | None, parked_url: str | None) -> None:
+    def __init__(
+        self,
+        sqs: Any,
+        failure_url: str | None,
+        parked_url: str | None,
+        store: Any = None,
+        region: str | None = None,
+    ) -> None:
         self.sqs = sqs
         self._failure_url = failure_url
         self._parked_url = parked_url
+        self._store = store
+        self._region = region
+
+    @property
+    def store(self) -> Any:
+        """The delivery records (IDEMPOTENCY_TABLE): a replay goes through them, never around them."""
+        if self._store is None:
+            from leadhooks.aws import get_client
+            from leadhooks.deliveries import DeliveryStore
+
+            table = os.environ.get("IDEMPOTENCY_TABLE")
+            if not table:
+                raise CliError("set IDEMPOTENCY_TABLE (the delivery records) to replay", code=2)
+            self._store = DeliveryStore(table, get_client("dynamodb", self._region))
+        return self._store
 
     @property
     def failure_url(self) -> str:
@@ -339,19 +362,25 @@ def cmd_parked_show(args: argparse.Namespace, queues: Queues, out: TextIO) -> in
 
 
 def _requeue(queues: Queues, message: ParkedMessage) -> None:
-    """Back on the failure queue as a fresh first attempt, then off the parked queue."""
+    """Back on the failure queue as a fresh first attempt, then off the parked queue. The delivery
+    record is set to `queued` first and keeps its count of sends, so the replay worker's gate holds the
+    write bound (DESIGN §6) across API, replay and operator: this never sends anything itself."""
     if message.envelope is None:
         raise CliError("the parked message is not a failure envelope; it cannot be replayed")
+    from leadhooks.deliveries import DeliveryKey
+
     envelope = message.envelope.model_copy(deep=True)
+    key = DeliveryKey(envelope.client or DEFAULT_CLIENT, envelope.operation, envelope.delivery_id)
+    try:
+        queues.store.requeue(key)
+    except LookupError as exc:
+        if str(exc) != "no delivery record":  # no record at all: the replay worker creates one
+            raise CliError(f"{envelope.delivery_id} was not replayed: {exc}") from None
     envelope.attempt = 1
     envelope.reason = None
     envelope.parked_at = None
-    queues.sqs.send_message(
-        QueueUrl=queues.failure_url,
-        MessageBody=envelope.to_message(),
-        MessageAttributes=_attributes(envelope),
-    )
-    queues.sqs.delete_message(QueueUrl=queues.parked_url, ReceiptHandle=message.receipt_handle)
+    queue_io.enqueue(envelope, queue_url=queues.failure_url, client=queues.sqs)
+    queue_io.delete(queues.parked_url, message.receipt_handle, client=queues.sqs)
 
 
 def cmd_parked_replay(args: argparse.Namespace, queues: Queues, out: TextIO) -> int:
@@ -560,32 +589,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _sqs_client(region: str | None, *urls: str | None) -> Any:
-    import boto3  # the Lambda runtime and the dev environment provide it; imported only when needed
-
+def _region(region: str | None, *urls: str | None) -> str | None:
     if not region:
         for url in urls:
             match = _SQS_REGION.match(url or "")
             if match:
-                region = match.group(1)
-                break
-    return boto3.client("sqs", region_name=region) if region else boto3.client("sqs")
+                return match.group(1)
+    return region
 
 
 def _env_or(value: str | None, name: str) -> str | None:
     return value or os.environ.get(name) or None
 
 
-def main(argv: Sequence[str] | None = None, *, sqs: Any = None, out: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, *, sqs: Any = None, store: Any = None, out: TextIO | None = None
+) -> int:
     """Run one command; returns the exit status (0 ok, 1 failed or declined, 2 usage)."""
     args = build_parser().parse_args(argv)
     out = out or sys.stdout
     failure_url = _env_or(args.failure_queue_url, "FAILURE_QUEUE_URL")
     parked_url = _env_or(args.parked_queue_url, "PARKED_QUEUE_URL")
     try:
-        client = sqs if sqs is not None else _sqs_client(args.region, failure_url, parked_url)
+        region = _region(args.region, failure_url, parked_url)
+        client = sqs if sqs is not None else queue_io.sqs(region)
         func: Callable[[argparse.Namespace, Queues, TextIO], int] = args.func
-        return func(args, Queues(client, failure_url, parked_url), out)
+        return func(args, Queues(client, failure_url, parked_url, store, region), out)
     except CliError as exc:
         _stderr(f"error: {exc.message}")
         return exc.code
