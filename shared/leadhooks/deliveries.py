@@ -314,6 +314,16 @@ class DeliveryStore:
             return None
         owner = uuid.uuid4().hex
         history = [*record.history, _event(by, "taken_over", previous=record.status)][-HISTORY_MAX:]
+        values: dict[str, Any] = {
+            ":in_flight": "in_flight",
+            ":owner": owner,
+            ":lease": at + get_settings().delivery_lease_s,
+            ":history": history,
+        }
+        if record.status == "queued":
+            values[":queued"] = "queued"
+        else:
+            values[":now"] = at
         try:
             answer = self._call(
                 "update_item",
@@ -322,16 +332,7 @@ class DeliveryStore:
                 "REMOVE nextAttemptAt",
                 ConditionExpression=condition,
                 ExpressionAttributeNames={"#s": "status", "#o": "owner"},
-                ExpressionAttributeValues=_serialize(
-                    {
-                        ":queued": "queued",
-                        ":in_flight": "in_flight",
-                        ":now": at,
-                        ":owner": owner,
-                        ":lease": at + get_settings().delivery_lease_s,
-                        ":history": history,
-                    }
-                ),
+                ExpressionAttributeValues=_serialize(values),
                 ReturnValues="ALL_NEW",
             )
         except _ConditionFailedError:

@@ -149,10 +149,9 @@ def lambda_entrypoint(router: Router) -> tuple[Any, LambdaHandler]:
     from leadhooks.settings import get_settings
 
     if get_settings().prime_at_init:  # also checks the environment once, at init, loudly
-        from leadhooks.logic.delivery import prime as prime_delivery
         from leadhooks.warmup import prime
 
-        prime(prime_delivery)
+        prime()
     app = APIGatewayRestResolver()
     app.include_router(router)
 

@@ -41,7 +41,9 @@ def get_delivery(inbound: InboundRequest) -> Outcome:
     keys = [DeliveryKey(auth.client, entry.name, delivery_id) for entry in WRITES]
     records = get_store().batch_get(keys)
     if not records:
-        error = NotFoundError("no delivery with this id", details=[{"field": "deliveryId", "reason": "not found"}])
+        error = NotFoundError(
+            "no delivery with this id", details=[{"field": "deliveryId", "reason": "not found"}]
+        )
         error.delivery_id = delivery_id
         raise error
     # Two operations may share an id (one sender, two forms): the latest one is the answer.

@@ -376,13 +376,6 @@ def park_invalid(delivery: Delivery, exc: LeadhooksError, request: dict[str, Any
     return outcome
 
 
-def prime() -> None:
-    """Build the delivery store's DynamoDB client now (SnapStart init), not on the first request."""
-    from leadhooks.deliveries import prime as prime_store
-
-    prime_store()
-
-
 # ---- the pipeline ----------------------------------------------------------------------------
 
 
