@@ -122,7 +122,8 @@ def operation_router(name: str) -> Router:
     router = Router()  # type: ignore[no-untyped-call]
     register_error_handlers(router)
 
-    def route(request: Request) -> Response[str]:
+    def route(request: Request, **_path_params: str) -> Response[str]:
+        # Powertools passes `{x}` path parameters as keywords; inbound_from reads them off the request.
         return handle(request, op.route, logic)
 
     route.__name__ = f"{name}_route"
