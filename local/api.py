@@ -9,14 +9,12 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
-import os
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aws_lambda_powertools.event_handler import HttpResolver, Response
 from leadhooks.catalog import CATALOG
-from leadhooks.idempotency import bind_lambda_context
 from leadhooks.settings import get_settings
 
 from local import openapi
@@ -34,17 +32,6 @@ FUNCTIONS = tuple(entry.name for entry in CATALOG)
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-
-
-class _LocalContext:
-    """What Powertools idempotency asks of a Lambda context: an in-progress record expires after the
-    function's time, 30 s (LEADHOOKS_LOCAL_TIMEOUT_S: shorter in the reliability suite's process kills)."""
-
-    function_name = "leadhooks-local"
-    aws_request_id = "local"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int(float(os.environ.get("LEADHOOKS_LOCAL_TIMEOUT_S", "30")) * 1000)
 
 
 def build_resolver() -> HttpResolver:
@@ -154,5 +141,4 @@ async def _reject(send: Send, status: int, code: str, message: str, field: str) 
 
 def create_app() -> BodyGuard:
     settings = get_settings()  # fail loudly on a missing setting before serving
-    bind_lambda_context(_LocalContext())
     return BodyGuard(build_resolver(), max(settings.max_body_bytes, LAMBDA_PAYLOAD_LIMIT))

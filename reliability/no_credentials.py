@@ -27,7 +27,7 @@ from reliability.signed import standard_webhook, typeform
 from reliability.writes import check
 
 SCENARIO = "no credentials (signed)"
-EXPECTED_TO_FAIL_UNTIL: str | None = "wt-once"
+EXPECTED_TO_FAIL_UNTIL: str | None = None
 UNKNOWN_CUSTOMER = "M99999"
 PEOPLE_OFFSET = 63_000
 VITEC = ("person_lead", "area_interest", "viewing_participant")

@@ -51,7 +51,7 @@ TITLES = {
 # Scenarios whose write bound (reliability/writes.py) today's pipeline is known to break, and the
 # branch expected to fix it; the bound's failure is then reported as expected, the rest still counts.
 # Scenario modules mark themselves whole with `EXPECTED_TO_FAIL_UNTIL`.
-BOUND_EXPECTED_TO_FAIL_UNTIL: dict[str, str] = {"soak": "wt-once"}
+BOUND_EXPECTED_TO_FAIL_UNTIL: dict[str, str] = {}
 # In-request retries quick and bounded, replays immediate: faults cost seconds, not minutes.
 SUITE_ENV = {
     "HTTP_BACKOFF_BASE_S": "0.01",

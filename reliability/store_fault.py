@@ -26,12 +26,12 @@ from reliability.leads import OPERATIONS, Submission, make_submission
 from reliability.process import ApiProcess, DynamoFaultProxy
 
 SCENARIO = "store fault after vendor"
-EXPECTED_TO_FAIL_UNTIL: str | None = "wt-once"
+EXPECTED_TO_FAIL_UNTIL: str | None = None
 ROUNDS = {False: 3, True: 1}
 PEOPLE_OFFSET = 62_000
 RETRY_CAP_S = 30.0
 PROCESS_ENV = {
-    "LEADHOOKS_LOCAL_TIMEOUT_S": "3",
+    "DELIVERY_LEASE_S": "3",
     # botocore's own retries of the injected 500s, kept short.
     "AWS_RETRY_MODE": "standard",
     "AWS_MAX_ATTEMPTS": "2",

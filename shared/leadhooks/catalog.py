@@ -123,6 +123,15 @@ CATALOG: tuple[Entry, ...] = (
         scope="contacts",
         customer_field="customerId",
     ),
+    Entry(
+        name="deliveries",
+        route="/deliveries/{deliveryId}",
+        method="GET",
+        vendor=None,
+        kind="read",
+        ref="leadhooks.logic.deliveries:get_delivery",
+        scope="deliveries",
+    ),
 )
 
 BY_NAME: dict[str, Entry] = {entry.name: entry for entry in CATALOG}

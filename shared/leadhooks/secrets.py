@@ -16,7 +16,7 @@ from typing import Any
 import requests
 
 from leadhooks.aws import get_boto3_session
-from leadhooks.errors import ConfigurationError, InputValidationError
+from leadhooks.errors import ConfigurationError, NoCredentialsError
 from leadhooks.inbound.clients import InboundSecrets, fingerprint, parse_clients
 from leadhooks.settings import get_settings
 
@@ -90,7 +90,7 @@ def vitec_credentials(customer_id: str) -> tuple[str, str]:
     customers = data.get("customers") or {}
     entry = customers.get(customer_id) or data.get("default")
     if not isinstance(entry, dict) or not entry.get("username") or not entry.get("password"):
-        raise InputValidationError(
+        raise NoCredentialsError(
             "no Vitec credentials are configured for this customer",
             details=[
                 {"field": "customerId", "reason": "no Vitec credentials are configured for this customer"}
@@ -100,10 +100,15 @@ def vitec_credentials(customer_id: str) -> tuple[str, str]:
 
 
 def omnicasa_secret_key() -> str:
-    data = _read_json_secret(get_settings().omnicasa_secret_id, "OMNICASA_SECRET_ID")
+    """The Omnicasa key. None configured is a customer without credentials (parked or 422), not a 500."""
+    secret_id = get_settings().omnicasa_secret_id
+    data = _read_json_secret(secret_id, "OMNICASA_SECRET_ID") if secret_id else {}
     key = data.get("secretKey")
     if not isinstance(key, str) or not key:
-        raise ConfigurationError("secret OMNICASA_SECRET_ID has no secretKey")
+        raise NoCredentialsError(
+            "no Omnicasa credentials (secret key) are configured",
+            details=[{"field": "CustomerId", "reason": "no Omnicasa credentials are configured"}],
+        )
     return key
 
 

@@ -44,6 +44,9 @@ class Settings(BaseModel):
     retry_after_cap_s: float = Field(5.0, alias="RETRY_AFTER_CAP_S", ge=0)
     max_body_bytes: int = Field(256 * 1024, alias="MAX_BODY_BYTES", gt=0)
     idempotency_ttl_s: int = Field(7 * 24 * 3600, alias="IDEMPOTENCY_TTL_S", gt=0)
+    # How long a path holds a delivery record while it sends (longer than one send's HTTP budget and
+    # the API functions' 28 s timeout). A holder that dies lets it go after this long.
+    delivery_lease_s: int = Field(60, alias="DELIVERY_LEASE_S", gt=0, le=900)
     tracing: bool = Field(False, alias="LEADHOOKS_TRACING")
     # SnapStart: build AWS clients, models and phone metadata at init so the snapshot holds them.
     prime_at_init: bool = Field(False, alias="LEADHOOKS_PRIME_AT_INIT")

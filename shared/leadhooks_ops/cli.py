@@ -28,14 +28,10 @@ from pathlib import Path
 from typing import Any, TextIO, get_args
 
 from leadhooks import archive as layout
-from leadhooks.failures import (
-    FailureEnvelope,
-    ParkReason,
-    ParkReasonKept,
-    _attributes,
-    fits_in_a_message,
-)
+from leadhooks.failures import DEFAULT_CLIENT, FailureEnvelope, ParkReason
 from leadhooks.masking import MASK, mask, mask_text
+from leadhooks.queues import attributes as message_attributes
+from leadhooks.queues import fits_in_a_message
 
 from leadhooks_ops import target as targets
 from leadhooks_ops.archive import Archive, ArchivedEnvelope, decode
@@ -142,7 +138,8 @@ class ParkedMessage:
 
 
 class Queues:
-    """The SQS client, the two queue URLs (checked when first needed) and the parked archive.
+    """The SQS client, the two queue URLs (checked when first needed), the parked archive and the
+    delivery records.
 
     Clients are built on first use, so a command that needs neither (e.g. a file check) runs without
     AWS configuration."""
@@ -153,11 +150,27 @@ class Queues:
         failure_url: str | None,
         parked_url: str | None,
         archive: Archive | None = None,
+        store: Any = None,
+        region: str | None = None,
     ) -> None:
         self._sqs = sqs
         self._failure_url = failure_url
         self._parked_url = parked_url
         self.archive = archive or Archive(None, None)
+        self._store = store
+        self._region = region
+
+    @property
+    def store(self) -> Any:
+        """The delivery records (IDEMPOTENCY_TABLE): a replay goes through them, never around them."""
+        if self._store is None:
+            from leadhooks.deliveries import DeliveryStore
+
+            table = os.environ.get("IDEMPOTENCY_TABLE")
+            if not table:
+                raise CliError("set IDEMPOTENCY_TABLE (the delivery records) to replay", code=2)
+            self._store = DeliveryStore(table, _boto3_client("dynamodb", self._region))
+        return self._store
 
     @property
     def sqs(self) -> Any:
@@ -503,16 +516,28 @@ def _where_detail(item: Parked) -> str:
 
 
 def _requeue(queues: Queues, message: Parked) -> None:
-    """Back on the failure queue as a fresh first attempt, then off the parked queue and the archive."""
+    """Back on the failure queue as a fresh first attempt, then off the parked queue and the archive.
+
+    The delivery record is set to `queued` first and keeps its count of sends, so the replay worker's
+    gate holds the write bound (DESIGN §6) across API, replay and operator: this never sends anything
+    to the vendor itself."""
+    from leadhooks.deliveries import DeliveryKey
+
     envelope = _full_envelope(queues, message).model_copy(deep=True)
     why_not = replayable(envelope)
     if why_not:
         raise CliError(f"not replayable: {why_not}")
+    key = DeliveryKey(envelope.client or DEFAULT_CLIENT, envelope.operation, envelope.delivery_id)
+    try:
+        queues.store.requeue(key)
+    except LookupError as exc:
+        if str(exc) != "no delivery record":  # no record at all: the replay worker creates one
+            raise CliError(f"{envelope.delivery_id} was not replayed: {exc}") from None
     envelope.attempt = 1
     envelope.reason = None
     envelope.parked_at = None
     envelope.envelope_ref = None
-    attributes = _attributes(envelope)
+    attributes = message_attributes(envelope)
     body = envelope.to_message()
     if not fits_in_a_message(body, attributes):  # larger than an SQS message: queue a pointer to it
         stored = queues.archive.put(layout.queued_key(envelope.delivery_id, envelope.operation), body)
@@ -816,7 +841,7 @@ def _leaf(sub: Any, name: str, help_text: str, func: Callable[..., int]) -> argp
 
 
 def _reasons() -> list[str]:
-    return [*get_args(ParkReason), *get_args(ParkReasonKept), "redriven"]
+    return [*get_args(ParkReason), "redriven"]
 
 
 def _selection_options(p: argparse.ArgumentParser, *, prefix: str = "") -> None:
@@ -958,11 +983,12 @@ def main(
     sqs: Any = None,
     s3: Any = None,
     cloudformation: Any = None,
+    store: Any = None,
     out: TextIO | None = None,
 ) -> int:
     """Run one command; returns the exit status (0 ok, 1 failed or declined, 2 usage).
 
-    `sqs`, `s3`, `cloudformation`: clients to use instead of boto3's (tests)."""
+    `sqs`, `s3`, `cloudformation`, `store`: clients to use instead of boto3's (tests)."""
     args = build_parser().parse_args(argv)
     out = out or sys.stdout
     if getattr(args, "offline", False):  # no queue, no AWS: a local file check
@@ -987,7 +1013,8 @@ def main(
         archive = Archive(Lazy(s3, lambda: _boto3_client("s3", region)), where.archive_bucket)
         sqs_client = sqs if sqs is not None else (lambda: _boto3_client("sqs", region))
         func: Callable[[argparse.Namespace, Queues, TextIO], int] = args.func
-        return func(args, Queues(sqs_client, where.failure_url, where.parked_url, archive), out)
+        queues = Queues(sqs_client, where.failure_url, where.parked_url, archive, store, region)
+        return func(args, queues, out)
     except targets.TargetError as exc:
         _stderr(f"error: {exc}")
         return 2

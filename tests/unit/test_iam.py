@@ -100,6 +100,9 @@ EXPECTED: dict[str, set[tuple[str, str]]] = {
     # A read: no queue, no table.
     "VitecGetContactsFunction": _grants({"secretsmanager:GetSecretValue"}, "VitecSecret")
     | _grants({"secretsmanager:GetSecretValue"}, "InboundSecret"),
+    # A read of the delivery records: the inbound secret (x-api-key) and item reads, nothing else.
+    "DeliveriesFunction": _grants({"secretsmanager:GetSecretValue"}, "InboundSecret")
+    | _grants({"dynamodb:GetItem", "dynamodb:BatchGetItem"}, "IdempotencyTable"),
     # No inbound secret (no HTTP caller); polls only the failure queue.
     "FailureReplayFunction": _grants({"secretsmanager:GetSecretValue"}, "VitecSecret")
     | _grants({"secretsmanager:GetSecretValue"}, "OmnicasaSecret")
@@ -117,6 +120,7 @@ ROUTES = {
     "VitecAreaInterestFunction": "/POST/vitec/area-interests",
     "VitecPersonLeadFunction": "/POST/vitec/person-leads",
     "VitecGetContactsFunction": "/GET/vitec/contacts",
+    "DeliveriesFunction": "/GET/deliveries/*",
 }
 
 

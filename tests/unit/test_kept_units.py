@@ -7,13 +7,8 @@ import json
 import pytest
 from leadhooks import archive
 from leadhooks.archive import StoredObject
-from leadhooks.failures import (
-    SQS_MAX_MESSAGE_BYTES,
-    FailureEnvelope,
-    fits_in_a_message,
-    message_size,
-    parse_envelope,
-)
+from leadhooks.failures import FailureEnvelope, parse_envelope
+from leadhooks.queues import SQS_MAX_MESSAGE_BYTES, fits_in_a_message, message_size
 
 
 def test_keys_keep_ids_readable_and_escape_anything_else() -> None:
@@ -70,51 +65,51 @@ def _big_envelope() -> FailureEnvelope:
 
 
 def test_park_survives_an_archive_outage_when_the_queue_can_hold_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    from leadhooks import failures
+    from leadhooks import queues
 
     sqs = StubSQS()
-    monkeypatch.setattr(failures, "get_sqs", lambda: sqs)
+    monkeypatch.setattr(queues, "sqs", lambda: sqs)
 
     def down(*_: object, **__: object) -> StoredObject:
         raise ConnectionError("s3 down")
 
-    monkeypatch.setattr(failures.archive, "put_text", down)
-    failures.park(FailureEnvelope(delivery_id="d-1", operation="vitec_person_lead"), "vendor_rejected")
+    monkeypatch.setattr(queues.archive, "put_text", down)
+    queues.park(FailureEnvelope(delivery_id="d-1", operation="vitec_person_lead"), "vendor_rejected")
     (message,) = sqs.sent
     assert json.loads(str(message["MessageBody"]))["reason"] == "vendor_rejected"
 
 
 def test_park_of_a_large_envelope_needs_the_archive(monkeypatch: pytest.MonkeyPatch) -> None:
-    from leadhooks import failures
+    from leadhooks import queues
     from leadhooks.errors import QueueUnavailableError
 
     sqs = StubSQS()
-    monkeypatch.setattr(failures, "get_sqs", lambda: sqs)
+    monkeypatch.setattr(queues, "sqs", lambda: sqs)
 
     def down(*_: object, **__: object) -> StoredObject:
         raise ConnectionError("s3 down")
 
-    monkeypatch.setattr(failures.archive, "put_text", down)
+    monkeypatch.setattr(queues.archive, "put_text", down)
     with pytest.raises(QueueUnavailableError):
-        failures.park(_big_envelope(), "vendor_rejected")
+        queues.park(_big_envelope(), "vendor_rejected")
     assert sqs.sent == []
 
 
 def test_park_of_a_large_envelope_queues_a_pointer_to_its_archived_copy(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from leadhooks import failures
+    from leadhooks import queues
 
     sqs = StubSQS()
     written: list[str] = []
-    monkeypatch.setattr(failures, "get_sqs", lambda: sqs)
+    monkeypatch.setattr(queues, "sqs", lambda: sqs)
 
     def put(key: str, text: str) -> StoredObject:
         written.append(key)
         return StoredObject(bucket="b", key=key, version_id="v1")
 
-    monkeypatch.setattr(failures.archive, "put_text", put)
-    failures.park(_big_envelope(), "answer_lost")
+    monkeypatch.setattr(queues.archive, "put_text", put)
+    queues.park(_big_envelope(), "answer_lost")
     assert written == ["parked/d-big/vitec_person_lead.json"]  # one copy: the archive is the payload
     body = json.loads(str(sqs.sent[0]["MessageBody"]))
     assert body["envelopeRef"] == {"bucket": "b", "key": written[0], "versionId": "v1"}

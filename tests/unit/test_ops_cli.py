@@ -26,6 +26,10 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 FAILURES = "http://sqs.test/000000000000/failures"
 PARKED = "http://sqs.test/000000000000/parked"
 BUCKET = "archive-test"
+REQUEUED = (
+    "re-queued {n} on the failure queue (the replay worker sends them; `leadhooks-ops queue stats` shows "
+    "what waits), not replayable 0, failed {failed}"
+)
 
 
 class Message:
@@ -93,7 +97,9 @@ class FakeSQS:
         self.calls.append("delete")
         self.queues[QueueUrl].remove(self._by_receipt(QueueUrl, ReceiptHandle))
 
-    def send_message(self, *, QueueUrl: str, MessageBody: str, MessageAttributes: dict[str, Any]) -> None:
+    def send_message(
+        self, *, QueueUrl: str, MessageBody: str, MessageAttributes: dict[str, Any], **_: Any
+    ) -> None:
         self.calls.append("send")
         self.put(QueueUrl, MessageBody, MessageAttributes)
 
@@ -192,10 +198,29 @@ def park(sqs: FakeSQS, env: FailureEnvelope) -> None:
     sqs.put(PARKED, env.to_message(), attrs)
 
 
-def run(sqs: FakeSQS, *argv: str, s3: FakeS3 | None = None) -> tuple[int, str]:
+class FakeStore:
+    """The delivery records as the CLI sees them: requeue parked → queued, or refuse."""
+
+    def __init__(self) -> None:
+        self.status: dict[str, str] = {}
+        self.requeued: list[str] = []
+
+    def requeue(self, key: Any) -> None:
+        status = self.status.get(key.delivery_id)
+        if status is None:
+            raise LookupError("no delivery record")
+        if status not in ("parked", "queued"):
+            raise LookupError(f"the delivery is {status}, not parked")
+        self.status[key.delivery_id] = "queued"
+        self.requeued.append(key.id)
+
+
+def run(
+    sqs: FakeSQS, *argv: str, s3: FakeS3 | None = None, store: FakeStore | None = None
+) -> tuple[int, str]:
     out = io.StringIO()
     urls = ["--failure-queue-url", FAILURES, "--parked-queue-url", PARKED, "--archive-bucket", BUCKET]
-    code = cli.main([*urls, *argv], sqs=sqs, s3=s3 or FakeS3(), out=out)
+    code = cli.main([*urls, *argv], sqs=sqs, s3=s3 or FakeS3(), store=store or FakeStore(), out=out)
     return code, out.getvalue()
 
 
@@ -482,6 +507,26 @@ def test_replay_one_moves_it_to_the_failure_queue_as_attempt_1(
     assert env.request is not None and env.request["person"]["firstName"] == "Anna"
     assert set(queued.attributes) == {"operation", "deliveryId"}
     assert [json.loads(m.body)["deliveryId"] for m in sqs.queues[PARKED]] == ["d-2"]
+    assert sqs.visible(PARKED) == 1
+
+
+def test_replay_sets_the_record_queued_and_never_sends_itself(sqs: FakeSQS) -> None:
+    park(sqs, parked_envelope("d-1"))
+    store = FakeStore()
+    store.status["d-1"] = "parked"
+    code, out = run(sqs, "parked", "replay", "d-1", store=store)
+    assert (code, out.strip()) == (0, REQUEUED.format(n=1, failed=0))
+    assert store.requeued == ["default#vitec_person_lead#d-1"]
+    assert len(sqs.queues[FAILURES]) == 1
+
+
+def test_replay_of_a_delivery_the_record_says_is_delivered_is_refused(sqs: FakeSQS) -> None:
+    park(sqs, parked_envelope("d-1"))
+    store = FakeStore()
+    store.status["d-1"] = "delivered"
+    code, out = run(sqs, "parked", "replay", "d-1", store=store)
+    assert (code, out.strip()) == (1, REQUEUED.format(n=0, failed=1))
+    assert sqs.queues[FAILURES] == []
     assert sqs.visible(PARKED) == 1
 
 

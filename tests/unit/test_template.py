@@ -23,6 +23,7 @@ FUNCTIONS: dict[str, tuple[str, str | None, str | None]] = {
     "vitec_area_interest": ("VitecAreaInterestFunction", "POST", "/vitec/area-interests"),
     "vitec_person_lead": ("VitecPersonLeadFunction", "POST", "/vitec/person-leads"),
     "vitec_get_contacts": ("VitecGetContactsFunction", "GET", "/vitec/contacts"),
+    "deliveries": ("DeliveriesFunction", "GET", "/deliveries/{deliveryId}"),
     "failure_replay": ("FailureReplayFunction", None, None),
 }
 API_FUNCTIONS = [name for name, (_, method, _) in FUNCTIONS.items() if method]
@@ -34,6 +35,7 @@ SECRETS: dict[str, set[str]] = {
     "vitec_area_interest": {"VitecSecret", "InboundSecret"},
     "vitec_person_lead": {"VitecSecret", "InboundSecret"},
     "vitec_get_contacts": {"VitecSecret", "InboundSecret"},
+    "deliveries": {"InboundSecret"},
     "failure_replay": {"VitecSecret", "OmnicasaSecret"},
 }
 
@@ -493,15 +495,20 @@ def test_alarms_cover_parked_deliveries_errors_and_5xx(resources: dict[str, Any]
 def test_native_sample_event_matches_its_route(name: str) -> None:
     _, method, path = FUNCTIONS[name]
     event = json.loads((ROOT / "events" / name / "native.json").read_text(encoding="utf-8"))
-    assert (event["httpMethod"], event["path"], event["resource"]) == (method, path, path)
+    assert (event["httpMethod"], event["resource"]) == (method, path)
+    # A path parameter (`{deliveryId}`) is a concrete segment in the path, and in pathParameters.
+    pattern = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(str(path)))
+    match = re.fullmatch(pattern, event["path"])
+    assert match, event["path"]
+    assert (event["pathParameters"] or {}) == match.groupdict()
     assert event["requestContext"]["resourcePath"] == path
     assert event["headers"]["x-api-key"] == "local-api-key"
     assert event["isBase64Encoded"] is False
-    assert event["pathParameters"] is None
     if method == "GET":
         assert event["body"] is None
+    if name == "vitec_get_contacts":
         assert event["queryStringParameters"]["customerId"] == "M10001"
-    else:
+    elif method == "POST":
         assert isinstance(event["body"], str)
         assert isinstance(json.loads(event["body"]), dict)
 

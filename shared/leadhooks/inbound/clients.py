@@ -14,7 +14,7 @@ value), so one bad entry cannot turn every request on every route into a 500.
 - A credential listed under two clients is removed from both: it could not tell who is calling.
 - The legacy flat format (`{"apiKeys": [...], ...}`) is read as one client `default` reaching every
   customer and operation, as it did before clients existed, and reported as a problem so that
-  `python -m leadhooks.ops secrets check` fails on it and the log says to migrate.
+  `leadhooks-ops secrets check` fails on it and the log says to migrate.
 
 Standard library only: this runs on every request's path and must stay cheap to import.
 """

@@ -19,9 +19,10 @@ from typing import Final
 from leadhooks import archive
 from leadhooks.core import InboundRequest, Outcome, VendorOperation
 from leadhooks.errors import QueueUnavailableError
-from leadhooks.failures import FailureEnvelope, LastError, park
+from leadhooks.failures import FailureEnvelope, LastError
 from leadhooks.models.api import ErrorBody, FieldError
 from leadhooks.observability import count, logger
+from leadhooks.queues import park
 
 REASON: Final = "too_large"
 _EVENT_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")

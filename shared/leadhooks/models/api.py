@@ -99,6 +99,19 @@ class DeliveryResponse(ApiModel):
     lead_id: str | None = None
     vendor_request: dict[str, Any] | None = None
     parked: bool = False
+    reason: str | None = None  # why it was parked (DESIGN §5)
+
+
+class DeliveryState(ApiModel):
+    """`GET /deliveries/{deliveryId}`: where a delivery stands (DESIGN §5)."""
+
+    delivery_id: str
+    operation: str
+    status: Literal["in_flight", "delivered", "queued", "parked"]
+    attempts: int
+    next_attempt_at: str | None = None
+    reason: str | None = None
+    result: dict[str, Any] | None = None
 
 
 class ContactsResponse(ApiModel):
