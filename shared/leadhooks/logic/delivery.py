@@ -29,11 +29,18 @@ from leadhooks.failures import FailureEnvelope, LastError, enqueue_failure, park
 from leadhooks.idempotency import call_once, idempotent
 from leadhooks.inbound.adapters import AdaptedInput, parse_body, to_native
 from leadhooks.inbound.auth import AuthResult, InboundSecrets, authenticate
-from leadhooks.models.api import DeliveryResponse, ErrorBody, FieldError, field_errors_from_validation
+from leadhooks.models.api import (
+    DeliveryResponse,
+    ErrorBody,
+    FieldError,
+    FieldWarning,
+    field_errors_from_validation,
+)
 from leadhooks.observability import count, logger
 from leadhooks.secrets import inbound_secret
 from leadhooks.settings import get_settings
-from leadhooks.vendors.model_base import OperationRequest
+from leadhooks.vendors.model_base import OperationRequest, VendorModel
+from leadhooks.vendors.normalise import prepare
 
 _DELIVERY_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
 
@@ -80,8 +87,9 @@ def _raw_text(raw: bytes) -> str:
 
 
 def _validate(spec: VendorOperation, adapted: AdaptedInput) -> OperationRequest:
+    """The vendor model (the docs' rules), then the vendor's normalisation (phone countries)."""
     try:
-        return spec.model.model_validate(adapted.data)
+        model = spec.model.model_validate(adapted.data)
     except ValidationError as exc:
         errors = field_errors_from_validation(exc)
         for err in errors:
@@ -91,6 +99,15 @@ def _validate(spec: VendorOperation, adapted: AdaptedInput) -> OperationRequest:
         raise InputValidationError(
             "the request does not pass validation", details=[e.model_dump() for e in errors]
         ) from None
+    prepare(spec, model)
+    return model
+
+
+def _warnings(model: OperationRequest) -> list[dict[str, str]]:
+    """DESIGN §6: fields passed on although the docs do not name them, and vendor plumbing dropped."""
+    if not isinstance(model, VendorModel):
+        return []
+    return [FieldWarning(field=path, reason=reason).to_body() for path, reason in model.warnings()]
 
 
 def _envelope(
@@ -206,7 +223,7 @@ def deliver(spec: VendorOperation, inbound: InboundRequest) -> Outcome:
     delivery_id = fallback_delivery_id(inbound)
     try:
         payload = parse_body(inbound.raw_body, inbound.headers.get("content-type"))
-        adapted = to_native(payload, spec.model, query=inbound.query, default_region=spec.phone_region)
+        adapted = to_native(payload, spec.model, query=inbound.query)
         delivery_id = choose_delivery_id(inbound, auth, adapted)
         logger.set_correlation_id(delivery_id)
         model = _validate(spec, adapted)
@@ -236,10 +253,15 @@ def deliver(spec: VendorOperation, inbound: InboundRequest) -> Outcome:
             status="dry_run",
             vendor_request={"method": vreq.method, "path": vreq.path, "body": vreq.body},
         )
-        return Outcome.of(200, body)
+        return Outcome(200, {**body.to_body(), **_warnings_of(model)})
     try:
         stored = send_once(spec, delivery_id, model)
     except LeadhooksError as exc:
         exc.delivery_id = delivery_id
         raise
-    return Outcome(stored.status, stored.body)
+    return Outcome(stored.status, {**stored.body, **_warnings_of(model)})
+
+
+def _warnings_of(model: OperationRequest) -> dict[str, Any]:
+    warnings = _warnings(model)
+    return {"warnings": warnings} if warnings else {}

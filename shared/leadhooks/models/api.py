@@ -37,6 +37,14 @@ class FieldError(ApiModel):
     reason: str
 
 
+class FieldWarning(ApiModel):
+    """A field passed on to the vendor although its docs do not name it, or vendor plumbing dropped
+    (DESIGN §6): `field` is its dotted vendor path as given (`person.nickName`)."""
+
+    field: str
+    reason: str
+
+
 class ErrorBody(ApiModel):
     """Every 4xx/5xx answer."""
 
@@ -47,6 +55,7 @@ class ErrorBody(ApiModel):
     parked: bool = False
     vendor_status: int | None = None
     vendor_message: str | None = None
+    warnings: list[FieldWarning] | None = None
 
 
 class DeliveryResponse(ApiModel):
@@ -58,6 +67,8 @@ class DeliveryResponse(ApiModel):
     lead_id: str | None = None
     vendor_request: dict[str, Any] | None = None
     parked: bool = False
+    # Fields passed on although the vendor docs do not name them, and plumbing dropped; absent when none.
+    warnings: list[FieldWarning] | None = None
 
 
 class ContactsResponse(ApiModel):
