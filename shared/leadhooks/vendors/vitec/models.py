@@ -32,10 +32,12 @@ from __future__ import annotations
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
+    StringConstraints,
     Tag,
     TypeAdapter,
     field_validator,
@@ -58,6 +60,7 @@ from leadhooks.vendors.model_base import (
     VitecModel,
     VitecResponseModel,
     field_error,
+    not_a_dot_segment,
     number_to_str,
 )
 
@@ -418,16 +421,21 @@ def _split_ids(value: Any) -> Any:
     return ids
 
 
-# A contact id: at most 40 characters, as every stored contact's id is (vitec-crm-contacts.txt:59).
-ContactId = Annotated[PathId, Field(max_length=40)]
+# The read asks for stored contacts, whose ids and customer ids are at most 40 characters
+# (vitec-crm-contacts.txt:59 Kontaktid, vitec-crm-contacts.txt:61 Kund-id).
+ReadId = Annotated[
+    Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)],
+    BeforeValidator(number_to_str),
+    AfterValidator(not_a_dot_segment),
+]
 
 
 class ContactsQuery(OperationRequest, _Body):
     """Inbound contacts query: any number of ids, asked for in chunks of at most 20 (the vendor limit)."""
 
-    customer_id: PathId  # vitec-crm-contacts.txt:36 customerId "Krävs"
+    customer_id: ReadId  # vitec-crm-contacts.txt:36 customerId "Krävs"
     # vitec-crm-contacts.txt:38 contactIds "Krävs"; chunks of at most 20 per call (`chunks`)
-    ids: Annotated[Annotated[list[ContactId], Field(min_length=1)], BeforeValidator(_split_ids)]
+    ids: Annotated[Annotated[list[ReadId], Field(min_length=1)], BeforeValidator(_split_ids)]
 
     @model_validator(mode="before")
     @classmethod
