@@ -23,6 +23,7 @@ from leadhooks.inbound.flat import (
     Assignment,
     NestedBuilder,
     ResolvedPath,
+    Segment,
     as_text,
     field_annotation,
     fit_value,
@@ -162,17 +163,21 @@ def _check_tree(node: Any, path: tuple[str, ...], depth: int) -> Any:
     if isinstance(node, dict | list) and depth > MAX_DEPTH:
         raise _too_deep()
     if isinstance(node, _Pairs):
-        if any(_SURROGATE.search(k) for k in node):
-            raise _not_unicode(path, "a key")
-        if node.duplicates:
-            key = ".".join((*path, node.duplicates[0]))
-            raise BadRequestError(f"duplicate key '{key}'", details=[_detail(key, "duplicate key")])
-        return {k: _check_tree(v, (*path, k), depth + 1) for k, v in node.items()}
+        return _check_object(node, path, depth)
     if isinstance(node, list):
         return [_check_tree(v, (*path, str(i)), depth + 1) for i, v in enumerate(node)]
     if isinstance(node, str) and _SURROGATE.search(node):
         raise _not_unicode(path, "the value")
     return node
+
+
+def _check_object(node: _Pairs, path: tuple[str, ...], depth: int) -> dict[str, Any]:
+    if any(_SURROGATE.search(k) for k in node):
+        raise _not_unicode(path, "a key")
+    if node.duplicates:
+        key = ".".join((*path, node.duplicates[0]))
+        raise BadRequestError(f"duplicate key '{key}'", details=[_detail(key, "duplicate key")])
+    return {k: _check_tree(v, (*path, k), depth + 1) for k, v in node.items()}
 
 
 def _not_unicode(path: tuple[str, ...], what: str) -> BadRequestError:
@@ -239,17 +244,9 @@ def _set_default_native(
     """Set `path` in a native body unless the body sets it already (under its alias or Python name)."""
     node: dict[str, Any] = data
     annotation: Any = model_cls
-    for depth, segment in enumerate(path.segments):
-        existing_key = None
-        for key in node:
-            step = step_into(annotation, str(key))
-            if step is not None and step[0] == segment:
-                existing_key = key
-                break
-        if depth == len(path.segments) - 1:
-            if existing_key is None or is_empty(node[existing_key]):
-                node[existing_key if existing_key is not None else str(segment)] = value
-            return
+    *parents, last = path.segments
+    for segment in parents:
+        existing_key = _key_for(node, annotation, segment)
         step = step_into(annotation, str(segment))
         if step is None:
             return
@@ -262,6 +259,18 @@ def _set_default_native(
             node = node[existing_key]
         else:
             return  # the body has something else there: the model will say what is wrong with it
+    existing_key = _key_for(node, annotation, last)
+    if existing_key is None or is_empty(node[existing_key]):
+        node[existing_key if existing_key is not None else str(last)] = value
+
+
+def _key_for(node: dict[str, Any], annotation: Any, segment: Segment) -> str | None:
+    """The key of `node` the model reads as `segment` (its alias, its Python name, or either in any case)."""
+    for key in node:
+        step = step_into(annotation, str(key))
+        if step is not None and step[0] == segment:
+            return key
+    return None
 
 
 def _adapt_assignments(
@@ -319,26 +328,34 @@ def _append_free_text(builder: NestedBuilder, model_cls: type[BaseModel], unmapp
     lines = [f"{item.label}: {text}" for item in unmapped if (text := as_text(item.value).strip())]
     if not lines:
         return
-    free_text: str | None = getattr(model_cls, "FREE_TEXT_FIELD", None)
-    target: ResolvedPath | None = resolve_path(model_cls, free_text) if free_text else None
-    if free_text and target is None:
-        raise ConfigurationError(
-            f"{model_cls.__name__}.FREE_TEXT_FIELD '{free_text}' is not a field of the model"
-        )
+    target = _free_text_target(model_cls)
     if target is None:
-        for item in unmapped:
-            builder.problems.append(
-                {
-                    "field": item.path or item.label,
-                    "reason": f"not a field of this operation (from {item.origin} '{item.label}'), and the "
-                    "operation has no free-text field to keep it in",
-                }
-            )
+        builder.problems.extend(_nowhere_to_keep(item) for item in unmapped)
         return
     existing = builder.get(target.segments)
     block = "\n".join(lines)
     text = f"{as_text(existing).rstrip()}\n\n{block}" if not is_empty(existing) else block
     builder.set(target.segments, text, "free text", replace=True)
+
+
+def _free_text_target(model_cls: type[BaseModel]) -> ResolvedPath | None:
+    free_text: str | None = getattr(model_cls, "FREE_TEXT_FIELD", None)
+    if not free_text:
+        return None
+    target = resolve_path(model_cls, free_text)
+    if target is None:
+        raise ConfigurationError(
+            f"{model_cls.__name__}.FREE_TEXT_FIELD '{free_text}' is not a field of the model"
+        )
+    return target
+
+
+def _nowhere_to_keep(item: Assignment) -> dict[str, Any]:
+    return {
+        "field": item.path or item.label,
+        "reason": f"not a field of this operation (from {item.origin} '{item.label}'), and the "
+        "operation has no free-text field to keep it in",
+    }
 
 
 def _detail(field_name: str, reason: str) -> dict[str, Any]:

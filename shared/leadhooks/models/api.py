@@ -96,20 +96,29 @@ def _path(loc: tuple[int | str, ...]) -> str:
 
 
 def _reason(error: Any) -> str:
-    msg = str(error.get("msg") or "")
-    for prefix in _PREFIXES:
-        if msg.startswith(prefix):
-            msg = msg[len(prefix) :]
+    msg = _without_prefix(str(error.get("msg") or ""))
     kind = str(error.get("type") or "")
     if kind == "union_tag_invalid":
         expected = (error.get("ctx") or {}).get("expected_tags")
         return f"unknown type; expected {expected}" if expected else _SAFE_REASONS[kind]
-    value = error.get("input")
-    if isinstance(value, str | int | float) and not isinstance(value, bool):
-        text = str(value)
-        if len(text) >= 3 and text in msg:
-            return _SAFE_REASONS.get(kind, "invalid value")
+    if _echoes_input(msg, error.get("input")):
+        return _SAFE_REASONS.get(kind, "invalid value")
     return msg or _SAFE_REASONS.get(kind, "invalid value")
+
+
+def _without_prefix(msg: str) -> str:
+    for prefix in _PREFIXES:
+        if msg.startswith(prefix):
+            return msg[len(prefix) :]
+    return msg
+
+
+def _echoes_input(msg: str, value: Any) -> bool:
+    """Would the message repeat the submitted value (it may be personal data)?"""
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        return False
+    text = str(value)
+    return len(text) >= 3 and text in msg
 
 
 def _loc(error: Any) -> tuple[int | str, ...]:

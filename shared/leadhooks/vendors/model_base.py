@@ -122,32 +122,39 @@ class _Keys:
         self.data: dict[Any, Any] = {}
         self.spelled: dict[str, str] = {}
         self.dropped: list[str] = []
+        self._given: dict[str, Any] = {}
+
+    def place(self, index: dict[str, str], dropped: frozenset[str], key: Any, value: Any) -> Any:
+        """Put one input key where the model reads it; a clash (one field in two spellings) is returned."""
+        folded = key.casefold() if isinstance(key, str) else None
+        if folded is not None and folded in dropped:
+            self.dropped.append(key)
+            return None
+        alias = index.get(folded) if folded is not None else None
+        if alias is None:
+            self.data[key] = value
+            return None
+        if alias in self.data:
+            return _clash(key, self._given[alias], value)
+        self.data[alias] = value
+        self._given[alias] = key
+        _remember_spelling(self, alias, key)
+        return None
 
 
 def _canonical_keys(cls: type[VendorModel], data: dict[Any, Any]) -> _Keys:
-    index = _key_index(cls)
     keys = _Keys()
-    clashes: list[InitErrorDetails] = []
-    given: dict[str, Any] = {}
-    for key, value in data.items():
-        folded = key.casefold() if isinstance(key, str) else None
-        if folded is not None and folded in cls.DROPPED:
-            keys.dropped.append(key)
-            continue
-        alias = index.get(folded) if folded is not None else None
-        if alias is None:
-            keys.data[key] = value
-            continue
-        if alias in keys.data:
-            clashes.append(_clash(key, given[alias], value))
-            continue
-        given[alias] = key
-        keys.data[alias] = value
-        if key != alias and folded == alias.casefold():
-            keys.spelled[alias] = key
+    index = _key_index(cls)
+    clashes = [clash for key, value in data.items() if (clash := keys.place(index, cls.DROPPED, key, value))]
     if clashes:
         raise ValidationError.from_exception_data(cls.__name__, clashes)
     return keys
+
+
+def _remember_spelling(keys: _Keys, alias: str, key: str) -> None:
+    """The vendor name as the caller spelled it (a Python name is sent as the vendor's)."""
+    if key != alias and key.casefold() == alias.casefold():
+        keys.spelled[alias] = key
 
 
 def _clash(key: str, first: str, value: Any) -> InitErrorDetails:
@@ -375,16 +382,16 @@ def field_error(model: str, loc: tuple[str | int, ...], kind: str, message: str)
 
 def str_list(value: Any) -> Any:
     """A list of ids/names: one string counts as a one-item list; blank items are dropped; [] -> None."""
-    if value is None:
-        return None
     if isinstance(value, str | int) and not isinstance(value, bool):
         value = [value]
-    if isinstance(value, list | tuple):
-        items = [number_to_str(v) for v in value]
-        items = [v.strip() if isinstance(v, str) else v for v in items]
-        items = [v for v in items if v != ""]
-        return items or None
-    return value
+    if not isinstance(value, list | tuple):
+        return value
+    items = [_stripped(number_to_str(v)) for v in value]
+    return [v for v in items if v != ""] or None
+
+
+def _stripped(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
 
 
 TextList = Annotated[list[str] | None, BeforeValidator(str_list)]
