@@ -568,11 +568,13 @@ def _exercise(
     # Invalid input from an API-key caller: 400 / 413 / 422, nothing kept.
     too_long = body(PERSON_LEAD)
     too_long["person"]["firstName"] = f"{SURNAME} {EMAIL} {PHONE}"
-    client.api_key("person lead, name too long (422)", (422,), PERSON_LEAD, _json(too_long))
+    too_long["receiver"] = {}  # names nobody (vitec-person-lead.txt:26)
+    client.api_key("person lead, receiver names nobody (422)", (422,), PERSON_LEAD, _json(too_long))
     bad_pnr = body(PERSON_LEAD)
-    bad_pnr["person"]["socialSecurityNumber"] = INVALID_PNR
+    bad_pnr["person"]["socialSecurityNumber"] = INVALID_PNR  # sent as given: the docs ask for no check
+    bad_pnr["person"]["isForeignSocialSecurityNumber"] = PNR  # not a boolean
     client.api_key(
-        "person lead form-encoded, invalid personnummer (422)",
+        "person lead form-encoded, isForeignSocialSecurityNumber not a boolean (422)",
         (422,),
         PERSON_LEAD,
         _flat(bad_pnr),
@@ -580,7 +582,8 @@ def _exercise(
     )
     interest = body(AREA_INTEREST)
     interest["updatePerson"]["firstName"] = f"{SURNAME} {PNR} {EMAIL}"
-    client.api_key("area interest, name too long (422)", (422,), AREA_INTEREST, _json(interest))
+    interest["updatePerson"]["approvalDate"] = "20241121"  # compact: refused, never converted
+    client.api_key("area interest, compact date (422)", (422,), AREA_INTEREST, _json(interest))
     viewing = body(VIEWING)
     viewing["reminderTime"] = f"{EMAIL} {PNR}"
     client.api_key("viewing, reminderTime not a number (422)", (422,), VIEWING, _json(viewing))
@@ -614,9 +617,10 @@ def _exercise(
     # Signed senders' invalid input: 422 and parked (invalid_input).
     tf_bad = body(PERSON_LEAD)
     tf_bad["person"]["socialSecurityNumber"] = INVALID_PNR
+    tf_bad["person"]["isForeignSocialSecurityNumber"] = PNR
     parked(
         client.typeform(
-            "person lead Typeform, invalid personnummer (parked)",
+            "person lead Typeform, isForeignSocialSecurityNumber not a boolean (parked)",
             (422,),
             PERSON_LEAD,
             typeform_payload(PERSON_LEAD, tf_bad),
@@ -624,9 +628,10 @@ def _exercise(
     )
     tf_interest = body(AREA_INTEREST)
     tf_interest["updatePerson"]["firstName"] = f"{SURNAME} {EMAIL} {PHONE}"
+    tf_interest["updatePerson"]["approvalDate"] = "20241121"
     parked(
         client.typeform(
-            "area interest Typeform, name too long (parked)",
+            "area interest Typeform, compact date (parked)",
             (422,),
             AREA_INTEREST,
             typeform_payload(AREA_INTEREST, tf_interest),

@@ -154,3 +154,26 @@ def _log_problems(parsed: InboundSecrets, version: str) -> None:
         )
     if not parsed.clients:
         logger.error("inbound secret: no usable client; every request is answered 401")
+
+
+_VENDOR_SECRETS = {
+    "vitec": ("vitec_secret_id", "VITEC_SECRET_ID"),
+    "omnicasa": ("omnicasa_secret_id", "OMNICASA_SECRET_ID"),
+}
+
+
+def customer_phone_region(vendor: str, customer_id: str) -> str | None:
+    """The country a customer's national phone numbers are in (`phoneRegion`, e.g. "SE", "BE"), if set.
+
+    Read from the vendor secret: the customer's entry (`customers.<id>.phoneRegion`), else the secret's
+    own `phoneRegion`; None when neither is set (the operation's default applies).
+    """
+    attribute, env_name = _VENDOR_SECRETS[vendor]
+    data = _read_json_secret(getattr(get_settings(), attribute), env_name)
+    customers = data.get("customers")
+    entry = customers.get(customer_id) if isinstance(customers, dict) else None
+    for source in (entry, data):
+        region = source.get("phoneRegion") if isinstance(source, dict) else None
+        if isinstance(region, str) and region.strip():
+            return region.strip().upper()
+    return None

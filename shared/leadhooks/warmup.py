@@ -26,7 +26,6 @@ def prime(*builders: Callable[[], object]) -> None:
     deliveries.prime()
     queues.sqs()
     import phonenumbers
-    from stdnum.se import personnummer  # noqa: F401
 
     for region, number in (("SE", "070-123 45 67"), ("BE", "0470 12 34 56")):
         phonenumbers.parse(number, region)  # loads the region's metadata

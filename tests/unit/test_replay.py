@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -23,7 +23,8 @@ from leadhooks.errors import (
 from leadhooks.failures import FailureEnvelope, LastError
 from leadhooks.logic import replay
 from leadhooks.settings import Settings, get_settings
-from leadhooks.vendors.model_base import OperationRequest, ReqStr40, VitecModel
+from leadhooks.vendors.model_base import OperationRequest, ReqText, VitecModel
+from pydantic import StringConstraints
 
 from local.replay_worker import LocalLambdaContext, to_lambda_record
 
@@ -32,8 +33,8 @@ pytestmark = pytest.mark.filterwarnings("ignore:No application metrics")
 
 class StubRequest(OperationRequest, VitecModel):
     PATH_PARAMS: ClassVar[tuple[str, ...]] = ("customerId",)
-    customer_id: ReqStr40
-    first_name: ReqStr40
+    customer_id: ReqText
+    first_name: Annotated[str, StringConstraints(max_length=40)]  # a rule a stored request can break
 
 
 class FakeSQS:

@@ -37,7 +37,13 @@ from leadhooks.inbound.adapters import AdaptedInput, parse_body, to_native
 from leadhooks.inbound.auth import AuthResult, authenticate
 from leadhooks.inbound.scope import authorize, customer_in
 from leadhooks.logic.oversized import keep_oversized, too_large_message
-from leadhooks.models.api import DeliveryResponse, ErrorBody, FieldError, field_errors_from_validation
+from leadhooks.models.api import (
+    DeliveryResponse,
+    ErrorBody,
+    FieldError,
+    FieldWarning,
+    field_errors_from_validation,
+)
 from leadhooks.observability import count, logger
 from leadhooks.policy import (
     Action,
@@ -51,7 +57,8 @@ from leadhooks.policy import (
 )
 from leadhooks.secrets import inbound_clients
 from leadhooks.settings import get_settings
-from leadhooks.vendors.model_base import OperationRequest
+from leadhooks.vendors.model_base import OperationRequest, VendorModel
+from leadhooks.vendors.normalise import prepare
 
 _DELIVERY_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
 
@@ -96,8 +103,9 @@ def _raw_text(raw: bytes) -> str:
 
 
 def _validate(spec: VendorOperation, adapted: AdaptedInput) -> OperationRequest:
+    """The vendor model (the docs' rules), then the vendor's normalisation (phone countries)."""
     try:
-        return spec.model.model_validate(adapted.data)
+        model = spec.model.model_validate(adapted.data)
     except ValidationError as exc:
         errors = field_errors_from_validation(exc)
         for err in errors:
@@ -107,6 +115,15 @@ def _validate(spec: VendorOperation, adapted: AdaptedInput) -> OperationRequest:
         raise InputValidationError(
             "the request does not pass validation", details=[e.model_dump() for e in errors]
         ) from None
+    prepare(spec, model)
+    return model
+
+
+def _warnings(model: OperationRequest) -> list[dict[str, str]]:
+    """DESIGN §6: fields passed on although the docs do not name them, and vendor plumbing dropped."""
+    if not isinstance(model, VendorModel):
+        return []
+    return [FieldWarning(field=path, reason=reason).to_body() for path, reason in model.warnings()]
 
 
 def fingerprint_of(data: Any) -> str:
@@ -416,7 +433,7 @@ def deliver(spec: VendorOperation, inbound: InboundRequest) -> Outcome:
     try:
         authorize(auth, entry)  # the operation: nothing about the body is answered to a client without it
         payload = parse_body(inbound.raw_body, inbound.headers.get("content-type"))
-        adapted = to_native(payload, spec.model, query=inbound.query, default_region=spec.phone_region)
+        adapted = to_native(payload, spec.model, query=inbound.query)
         delivery_id = choose_delivery_id(inbound, auth, adapted)
         logger.set_correlation_id(delivery_id)
         authorize(auth, entry, customer_in(entry, spec.model, adapted.data))
@@ -441,11 +458,17 @@ def deliver(spec: VendorOperation, inbound: InboundRequest) -> Outcome:
             status="dry_run",
             vendor_request={"method": vreq.method, "path": vreq.path, "body": vreq.body},
         )
-        return Outcome.of(200, body)
+        return Outcome(200, {**body.to_body(), **_warnings_of(model)})
     key = DeliveryKey(auth.client, spec.name, delivery_id)
     delivery = Delivery(spec, key, auth.signed, fingerprint_of(model_data(model)), model)
     try:
-        return send_once(delivery)
+        outcome = send_once(delivery)
     except LeadhooksError as exc:
         exc.delivery_id = delivery_id
         raise
+    return Outcome(outcome.status, {**outcome.body, **_warnings_of(model)}, outcome.headers)
+
+
+def _warnings_of(model: OperationRequest) -> dict[str, Any]:
+    warnings = _warnings(model)
+    return {"warnings": warnings} if warnings else {}

@@ -51,6 +51,14 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+class FieldWarning(ApiModel):
+    """A field passed on to the vendor although its docs do not name it, or vendor plumbing dropped
+    (DESIGN §6): `field` is its dotted vendor path as given (`person.nickName`)."""
+
+    field: str
+    reason: str
+
+
 class ErrorBody(ApiModel):
     """Every 4xx/5xx answer. Bounded: at most `MAX_ERRORS` errors and `MAX_ERROR_BYTES` of JSON; how many
     errors were left out is in `errorsOmitted` (and said in `message`)."""
@@ -65,6 +73,7 @@ class ErrorBody(ApiModel):
     reason: str | None = None
     vendor_status: int | None = None
     vendor_message: str | None = None
+    warnings: list[FieldWarning] | None = None
 
     @model_validator(mode="after")
     def _bounded(self) -> ErrorBody:
@@ -100,6 +109,8 @@ class DeliveryResponse(ApiModel):
     vendor_request: dict[str, Any] | None = None
     parked: bool = False
     reason: str | None = None  # why it was parked (DESIGN §5)
+    # Fields passed on although the vendor docs do not name them, and plumbing dropped; absent when none.
+    warnings: list[FieldWarning] | None = None
 
 
 class DeliveryState(ApiModel):
@@ -139,20 +150,29 @@ def _path(loc: tuple[int | str, ...]) -> str:
 
 
 def _reason(error: Any) -> str:
-    msg = str(error.get("msg") or "")
-    for prefix in _PREFIXES:
-        if msg.startswith(prefix):
-            msg = msg[len(prefix) :]
+    msg = _without_prefix(str(error.get("msg") or ""))
     kind = str(error.get("type") or "")
     if kind == "union_tag_invalid":
         expected = (error.get("ctx") or {}).get("expected_tags")
         return f"unknown type; expected {expected}" if expected else _SAFE_REASONS[kind]
-    value = error.get("input")
-    if isinstance(value, str | int | float) and not isinstance(value, bool):
-        text = str(value)
-        if len(text) >= 3 and text in msg:
-            return _SAFE_REASONS.get(kind, "invalid value")
+    if _echoes_input(msg, error.get("input")):
+        return _SAFE_REASONS.get(kind, "invalid value")
     return msg or _SAFE_REASONS.get(kind, "invalid value")
+
+
+def _without_prefix(msg: str) -> str:
+    for prefix in _PREFIXES:
+        if msg.startswith(prefix):
+            return msg[len(prefix) :]
+    return msg
+
+
+def _echoes_input(msg: str, value: Any) -> bool:
+    """Would the message repeat the submitted value (it may be personal data)?"""
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        return False
+    text = str(value)
+    return len(text) >= 3 and text in msg
 
 
 def _loc(error: Any) -> tuple[int | str, ...]:
