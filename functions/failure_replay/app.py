@@ -8,7 +8,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from leadhooks.idempotency import bind_lambda_context
 from leadhooks.logic.replay import replay_record
 from leadhooks.observability import logger, metrics
 
@@ -20,7 +19,6 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
-    bind_lambda_context(context)
     return process_partial_response(
         event=event, record_handler=replay_record, processor=processor, context=context
     )

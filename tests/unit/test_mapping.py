@@ -12,18 +12,17 @@ import pytest
 from leadhooks.errors import ConfigurationError, InputValidationError
 from leadhooks.inbound import mapping_check
 from leadhooks.inbound.adapters import to_native
+from leadhooks.inbound.clients import parse_clients
 from leadhooks.inbound.mapping import (
     DEFAULT_TYPEFORM,
     MappingError,
-    client_config,
-    mapping_for,
     parse_mapping,
     parse_path,
     split_name,
 )
-from leadhooks.ops import cli
 from leadhooks.vendors.omnicasa.models import ContactOnMeRequest
 from leadhooks.vendors.vitec.models import PersonLeadRequest
+from leadhooks_ops import cli
 
 PORTAL_MAPPING: dict[str, Any] = {
     "format": "json",
@@ -74,9 +73,10 @@ def test_a_portal_payload_in_its_own_shape_becomes_the_native_body() -> None:
 
 
 def test_without_a_mapping_the_same_payload_is_refused_by_the_model() -> None:
-    """The issue's starting point: a portal's own shape, read as a native body, fails validation."""
+    """The issue's starting point: a portal's own shape, read as a native body, fails validation (its
+    keys are no fields of the operation, so the person and the lead source are missing)."""
     body = to_native(PORTAL_PAYLOAD, PersonLeadRequest, query={"customerId": "M10001"}).data
-    with pytest.raises(Exception, match="Extra inputs are not permitted"):
+    with pytest.raises(Exception, match=r"(?s)person\n  Field required.*leadSource\n  Field required"):
         PersonLeadRequest.model_validate(body)
 
 
@@ -192,13 +192,65 @@ def test_a_broken_mapping_is_named_by_its_place(raw: Any, message: str) -> None:
 
 
 def test_the_mapping_comes_from_the_clients_entry_by_operation_scope() -> None:
-    secret = {"clients": {"portal": {"apiKeys": ["k" * 20], "mappings": {"person-leads": PORTAL_MAPPING}}}}
-    assert mapping_for(client_config(secret, "portal"), "person-leads") is not None
-    assert mapping_for(client_config(secret, "portal"), "area-interests") is None
-    assert mapping_for(client_config(secret, "someone-else"), "person-leads") is None
-    # A secret without `clients` is one client (today's shape).
-    flat = {"apiKeys": ["k" * 20], "mappings": {"person-leads": PORTAL_MAPPING}}
-    assert mapping_for(client_config(flat, None), "person-leads") is not None
+    secret = {
+        "clients": {
+            "portal": {"apiKeys": ["k" * 20], "mappings": {"person-leads": PORTAL_MAPPING}},
+            "other": {"apiKeys": ["o" * 20]},
+        }
+    }
+    parsed = parse_clients(secret)
+    assert parsed.problems == ()
+    portal, other = parsed.client("portal"), parsed.client("other")
+    assert portal is not None and other is not None
+    assert portal.mappings["person-leads"] == parse_mapping(PORTAL_MAPPING)
+    assert "area-interests" not in portal.mappings
+    assert other.mappings == {}
+    assert parsed.client("someone-else") is None
+
+
+def test_a_broken_mapping_disables_only_that_operation_of_that_client() -> None:
+    broken = {"format": "json", "fields": {"person.firstName": {"from": "$.a", "transform": "shout"}}}
+    secret = {
+        "clients": {
+            "portal": {
+                "apiKeys": ["k" * 20],
+                "operations": ["person-leads", "area-interests"],
+                "mappings": {"person-leads": broken, "area-interests": {"fields": {}}},
+            },
+            "other": {"apiKeys": ["o" * 20], "mappings": {"person-leads": PORTAL_MAPPING}},
+        }
+    }
+    parsed = parse_clients(secret)
+    portal = parsed.client("portal")
+    assert portal is not None  # the client keeps working
+    assert not portal.reach.may_use("person-leads")  # 403, nothing sent, until the mapping is fixed
+    assert portal.reach.may_use("area-interests")
+    assert "person-leads" not in portal.mappings
+    other = parsed.client("other")
+    assert other is not None and other.reach.may_use("person-leads")
+    [problem] = parsed.problems
+    assert (problem.client, problem.field) == ("portal", "mappings.person-leads")
+    assert "transform" in problem.reason and "disabled" in problem.reason
+
+
+def test_a_broken_mapping_of_a_client_with_every_operation_leaves_the_others() -> None:
+    secret = {
+        "clients": {"portal": {"apiKeys": ["k" * 20], "mappings": {"contact-on-me": {"format": "xml"}}}}
+    }
+    portal = parse_clients(secret).client("portal")
+    assert portal is not None
+    assert not portal.reach.may_use("contact-on-me")
+    assert portal.reach.may_use("person-leads") and portal.reach.may_use("contacts")
+
+
+def test_mappings_that_are_not_an_object_skip_the_client_and_a_read_operation_is_reported() -> None:
+    parsed = parse_clients({"clients": {"portal": {"apiKeys": ["k" * 20], "mappings": ["x"]}}})
+    assert parsed.client("portal") is None
+    assert [(p.client, p.field) for p in parsed.problems] == [("portal", "mappings")]
+    parsed = parse_clients({"clients": {"portal": {"apiKeys": ["k" * 20], "mappings": {"contacts": {}}}}})
+    portal = parsed.client("portal")
+    assert portal is not None and portal.mappings == {}
+    assert [(p.client, p.field) for p in parsed.problems] == [("portal", "mappings.contacts")]
 
 
 def test_a_json_mapping_does_not_read_typeform_payloads_and_typeform_keeps_its_default() -> None:
@@ -327,8 +379,8 @@ def test_mapping_check_fails_on_a_target_that_is_not_a_field(tmp_path: Path) -> 
     assert code == 1
     assert "✗ person.frstName" in out.getvalue() and "is not a field of vitec_person_lead" in out.getvalue()
     assert "- person (any one of its fields)" in out.getvalue()
-    assert "leadSource.name" in out.getvalue(), "required fields the mapping does not set are listed"
-    assert "(allowed: AcceptObjectFlow)" in out.getvalue()
+    assert "- customerId (or ?customerId=" in out.getvalue(), "required fields the mapping does not set"
+    assert "leadSource.leadType" in out.getvalue() and "(documented: AcceptObjectFlow)" in out.getvalue()
 
 
 def test_mapping_check_reports_what_the_sample_fails(tmp_path: Path) -> None:
@@ -386,8 +438,8 @@ def test_typeform_check_lists_targets_free_text_and_missing_required_fields(tmp_
     assert "Rooms?" in text and "→ message, as a 'Title: answer' line" in text
     assert "hidden field customerid" in text and "→ customerId" in text
     required = text.split("required fields this form does not collect")[1]
-    assert "leadSource.leadType; allowed: AcceptObjectFlow" in required
-    assert "leadSource.name" in required and "customerId" not in required
+    assert "leadSource (any one of its fields)" in required
+    assert "person" not in required and "customerId" not in required
 
 
 def test_typeform_check_with_the_clients_mapping_is_satisfied(tmp_path: Path) -> None:

@@ -27,3 +27,10 @@ def test_defaults_and_trailing_slash(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.vitec_base_url == "http://127.0.0.1:4010"
     assert settings.http_read_timeout_s <= 30
     assert settings.max_body_bytes == 256 * 1024
+
+
+def test_the_omnicasa_address_has_no_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Omnicasa publishes no single API v3 address: a stack without one fails at start, by name."""
+    monkeypatch.delenv("OMNICASA_BASE_URL", raising=False)
+    with pytest.raises(ConfigurationError, match="OMNICASA_BASE_URL"):
+        get_settings()

@@ -3,7 +3,9 @@
 A *mapping* says, per target path of the operation model, where its value comes from in the sender's
 payload (a JSON path), or which constant it is, and how to convert it (join, split a full name, E.164,
 a date format, a value table). It belongs to a client (DESIGN §4): the client's entry in the inbound
-secret carries `"mappings": {"<operation scope>": {...}}` (`mapping_for(client_config, scope)`).
+secret carries `"mappings": {"<operation scope>": {...}}`, parsed with the rest of the client
+(`leadhooks.inbound.clients`, `Client.mappings`), so `secrets check` reports a broken mapping by client
+name and the pipeline uses the authenticated client's (`logic/delivery.py`, `client_mapping`).
 
 ```json
 {"format": "json",
@@ -29,17 +31,15 @@ against the model exactly as it does Typeform answers and flat keys, so the same
 free-text lines, phone and personnummer rules apply. No message here contains a submitted value.
 
 `python -m leadhooks.inbound.mapping_check mapping FILE --operation person-leads [--sample PAYLOAD.json]`
-(also `python -m leadhooks.ops mapping check …`) prints the native body a mapping produces.
+(also `leadhooks-ops mapping check …`) prints the native body a mapping produces.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, Literal
 
 from leadhooks.errors import ConfigurationError, InputValidationError
@@ -48,16 +48,15 @@ from leadhooks.inbound.typeform import is_typeform, iso_date, typeform_source
 
 __all__ = [
     "DEFAULT_TYPEFORM",
+    "ClientMapping",
     "FieldMapping",
     "MappingError",
-    "client_config",
-    "mapping_for",
+    "parse_client_mapping",
     "parse_mapping",
     "select",
 ]
 
 Format = Literal["json", "typeform"]
-TRANSFORMS = ("firstName", "lastName", "e164", "date", "datetime", "text", "lower", "upper")
 _RULE_KEYS = frozenset({"from", "const", "transform", "separator", "region", "format", "values", "default"})
 _MAPPING_KEYS = frozenset({"format", "formId", "fields", "ignore", "passThrough", "description"})
 _TOKEN = re.compile(r"""\.?([^.\[\]]+)|\[(\d+|\*|'[^']*'|"[^"]*")\]""")
@@ -193,107 +192,128 @@ class FieldMapping:
             return isinstance(response, Mapping) and str(response.get("form_id") or "") == self.form_id
         return self.format == "json"
 
-    def assignments(
-        self, payload: Mapping[str, Any], *, default_region: str = "SE"
-    ) -> tuple[list[Assignment], str | None]:
+    def assignments(self, payload: Mapping[str, Any]) -> tuple[list[Assignment], str | None]:
         """The payload as assignments onto target paths, and its delivery id (Typeform `event_id`).
 
         Raises `InputValidationError` (422) naming the target and the source path when a declared
         conversion does not apply (a date that does not match its format, for example).
         """
-        event_id: str | None = None
-        if self.format == "typeform":
-            source = typeform_source(payload)
-            document: Any = source.document
-            values = source.values
-            event_id = source.event_id
-            origin = "form field"
-        else:
-            document, values, origin = payload, json_values(payload), "field"
+        document, values, origin, event_id = self._source(payload)
         problems: list[dict[str, Any]] = []
         used: list[Path] = []
         out: list[Assignment] = []
         for rule in self.rules:
-            value, paths = self._evaluate(rule, document, default_region, problems)
+            value, paths = _evaluate(rule, document, problems)
             used.extend(paths)
             if not is_empty(value):
                 out.append(Assignment(path=rule.target, value=value, label=rule.label, origin=origin))
         for pattern in self.ignore:
             used.extend(path for path, _ in find(document, pattern))
-        for item in values:
-            if any(_covers(prefix, path) for prefix in used for path in item.paths):
-                continue
-            target = item.target if self.pass_through else None
-            if target is None and not item.keep:
-                continue
-            out.append(Assignment(path=target, value=item.value, label=item.label, origin=item.origin))
+        out.extend(self._unread(values, used))
         if problems:
             raise InputValidationError("the request does not fit the client's mapping", details=problems)
         return out, event_id
 
-    def _evaluate(
-        self, rule: Rule, document: Any, default_region: str, problems: list[dict[str, Any]]
-    ) -> tuple[Any, list[Path]]:
-        if rule.has_const:
-            return rule.const, []
-        found: list[Any] = []
-        paths: list[Path] = []
-        fan_out = len(rule.sources) > 1
-        for _, segments in rule.sources:
-            matches = list(find(document, segments))
-            paths.extend(p for p, _ in matches)
-            fan_out = fan_out or _WILDCARD in segments
-            found.extend(value for _, value in matches)
-        if not fan_out:  # one path, one place: the value as sent (a list stays a list)
-            value: Any = found[0] if found else None
-        else:  # several paths or a wildcard: the texts joined
-            flat = [item for v in found for item in (v if isinstance(v, list) else [v])]
-            value = rule.separator.join(t for t in (as_text(v).strip() for v in flat) if t)
-        if is_empty(value):
-            return rule.default, paths
-        try:
-            value = _transform(rule, value, default_region)
-        except ValueError as exc:
-            problems.append({"field": rule.target, "reason": f"{exc} (from '{rule.label}')"})
-            return None, paths
-        if rule.values is not None and isinstance(value, str | int | float | bool):
-            value = _lookup(rule.values, value)
-        return value, paths
+    def _source(self, payload: Mapping[str, Any]) -> tuple[Any, list[SourceValue], str, str | None]:
+        """What the paths address, every value in it, their origin, and the delivery id."""
+        if self.format == "typeform":
+            source = typeform_source(payload)
+            return source.document, source.values, "form field", source.event_id
+        return payload, json_values(payload), "field", None
+
+    def _unread(self, values: list[SourceValue], used: list[Path]) -> Iterator[Assignment]:
+        """Values no rule read and no `ignore` names: to their own target (pass-through) or free text."""
+        for item in values:
+            if any(_covers(prefix, path) for prefix in used for path in item.paths):
+                continue
+            target = item.target if self.pass_through else None
+            if target is not None or item.keep:
+                yield Assignment(path=target, value=item.value, label=item.label, origin=item.origin)
 
 
-def _transform(rule: Rule, value: Any, default_region: str) -> Any:
-    kind = rule.transform
-    if kind is None:
+def _evaluate(rule: Rule, document: Any, problems: list[dict[str, Any]]) -> tuple[Any, list[Path]]:
+    """One rule's value (converted and translated) and the payload paths it read."""
+    if rule.has_const:
+        return rule.const, []
+    value, paths = _read(rule, document)
+    if is_empty(value):
+        return rule.default, paths
+    try:
+        value = _transform(rule, value)
+    except ValueError as exc:
+        problems.append({"field": rule.target, "reason": f"{exc} (from '{rule.label}')"})
+        return None, paths
+    if rule.values is not None and isinstance(value, str | int | float | bool):
+        value = _lookup(rule.values, value)
+    return value, paths
+
+
+def _read(rule: Rule, document: Any) -> tuple[Any, list[Path]]:
+    """One path, one place: the value as sent (a list stays a list). Several paths or a wildcard: the
+    texts joined by the rule's separator."""
+    matches = list(_matches(rule, document))
+    paths = [path for path, _ in matches]
+    if len(rule.sources) == 1 and _WILDCARD not in rule.sources[0][1]:
+        return (matches[0][1] if matches else None), paths
+    return _joined(rule.separator, [value for _, value in matches]), paths
+
+
+def _matches(rule: Rule, document: Any) -> Iterator[tuple[Path, Any]]:
+    for _, segments in rule.sources:
+        yield from find(document, segments)
+
+
+def _joined(separator: str, found: list[Any]) -> str:
+    flat = [item for value in found for item in (value if isinstance(value, list) else [value])]
+    texts = (as_text(value).strip() for value in flat)
+    return separator.join(text for text in texts if text)
+
+
+def _transform(rule: Rule, value: Any) -> Any:
+    if rule.transform is None:
         return value
-    text = as_text(value).strip()
-    if kind == "text":
-        return text
-    if kind == "lower":
-        return text.lower()
-    if kind == "upper":
-        return text.upper()
-    if kind in ("firstName", "lastName"):
-        first, last = split_name(text)
-        return first if kind == "firstName" else last
-    if kind == "e164":
-        from leadhooks.inbound.adapters import normalise_phone  # phonenumbers is slow to import
+    return _CONVERT[rule.transform](rule, as_text(value).strip())
 
-        return normalise_phone(text, rule.region or default_region)
-    if kind == "date":
-        if rule.date_format is None:
-            result = iso_date(text)
-            if result == text and len(text) != 10:
-                raise ValueError("not an ISO 8601 date")
-            return result
+
+def _e164(rule: Rule, text: str) -> str:
+    # Without a `region`, the vendor package normalises phone fields after validation with the
+    # customer's `phoneRegion` (DESIGN §6); with one, that country decides here.
+    if rule.region is None:
+        return text
+    from leadhooks.vendors.normalise import normalise_phone  # phonenumbers is slow to import
+
+    return normalise_phone(text, rule.region)
+
+
+def _date(rule: Rule, text: str) -> str:
+    if rule.date_format is not None:
         return _strptime(text, rule.date_format).date().isoformat()
-    if kind == "datetime":
-        if rule.date_format is None:
-            try:
-                return datetime.fromisoformat(text).isoformat()
-            except ValueError:  # its message quotes the value: never passed on
-                raise ValueError("not an ISO 8601 date and time") from None
+    result = iso_date(text)
+    if result == text and len(text) != 10:
+        raise ValueError("not an ISO 8601 date")
+    return str(result)
+
+
+def _datetime(rule: Rule, text: str) -> str:
+    if rule.date_format is not None:
         return _strptime(text, rule.date_format).isoformat()
-    raise ValueError(f"unknown transform '{kind}'")  # parse_mapping rejects it first
+    try:
+        return datetime.fromisoformat(text).isoformat()
+    except ValueError:  # its message quotes the value: never passed on
+        raise ValueError("not an ISO 8601 date and time") from None
+
+
+_CONVERT: dict[str, Callable[[Rule, str], Any]] = {
+    "firstName": lambda _, text: split_name(text)[0],
+    "lastName": lambda _, text: split_name(text)[1],
+    "e164": _e164,
+    "date": _date,
+    "datetime": _datetime,
+    "text": lambda _, text: text,
+    "lower": lambda _, text: text.lower(),
+    "upper": lambda _, text: text.upper(),
+}
+TRANSFORMS = tuple(_CONVERT)
 
 
 def _strptime(text: str, fmt: str) -> datetime:
@@ -329,11 +349,7 @@ def parse_mapping(raw: Any, where: str = "mapping") -> FieldMapping:
     """Check a mapping document and build it; `MappingError` names the first problem's place."""
     if not isinstance(raw, Mapping):
         raise MappingError(f"{where} must be a JSON object")
-    unknown = sorted(set(raw) - _MAPPING_KEYS)
-    if unknown:
-        raise MappingError(
-            f"{where}: unknown key '{unknown[0]}' (allowed: {', '.join(sorted(_MAPPING_KEYS))})"
-        )
+    _known_keys(raw, _MAPPING_KEYS, where)
     fmt = raw.get("format", "json")
     if fmt not in ("json", "typeform"):
         raise MappingError(f"{where}.format must be 'json' or 'typeform'")
@@ -343,17 +359,40 @@ def parse_mapping(raw: Any, where: str = "mapping") -> FieldMapping:
     rules = tuple(
         _parse_rule(str(target), spec, f"{where}.fields['{target}']") for target, spec in fields.items()
     )
-    ignore_raw = raw.get("ignore", [])
-    if not isinstance(ignore_raw, list) or not all(isinstance(p, str) for p in ignore_raw):
+    return FieldMapping(
+        format=fmt,
+        rules=rules,
+        ignore=_ignore(raw, where),
+        pass_through=_pass_through(raw, fmt, where),
+        form_id=_form_id(raw, fmt, where),
+    )
+
+
+def _known_keys(raw: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise MappingError(f"{where}: unknown key '{unknown[0]}' (allowed: {', '.join(sorted(allowed))})")
+
+
+def _ignore(raw: Mapping[str, Any], where: str) -> tuple[tuple[str | int, ...], ...]:
+    ignore = raw.get("ignore", [])
+    if not isinstance(ignore, list) or not all(isinstance(p, str) for p in ignore):
         raise MappingError(f"{where}.ignore must be a list of JSON paths")
-    ignore = tuple(_path(p, f"{where}.ignore") for p in ignore_raw)
+    return tuple(_path(p, f"{where}.ignore") for p in ignore)
+
+
+def _pass_through(raw: Mapping[str, Any], fmt: str, where: str) -> bool:
     pass_through = raw.get("passThrough", fmt == "typeform")
     if not isinstance(pass_through, bool):
         raise MappingError(f"{where}.passThrough must be true or false")
+    return pass_through
+
+
+def _form_id(raw: Mapping[str, Any], fmt: str, where: str) -> str | None:
     form_id = raw.get("formId")
     if form_id is not None and (fmt != "typeform" or not isinstance(form_id, str)):
         raise MappingError(f'{where}.formId is a Typeform form id (with "format": "typeform")')
-    return FieldMapping(format=fmt, rules=rules, ignore=ignore, pass_through=pass_through, form_id=form_id)
+    return form_id
 
 
 def _path(text: str, where: str) -> tuple[str | int, ...]:
@@ -370,47 +409,71 @@ def _parse_rule(target: str, spec: Any, where: str) -> Rule:
         return Rule(target=target, sources=((spec, _path(spec, where)),))
     if not isinstance(spec, Mapping):
         raise MappingError(f"{where} must be a JSON path or an object with 'from' or 'const'")
-    unknown = sorted(set(spec) - _RULE_KEYS)
-    if unknown:
-        raise MappingError(f"{where}: unknown key '{unknown[0]}' (allowed: {', '.join(sorted(_RULE_KEYS))})")
+    _known_keys(spec, _RULE_KEYS, where)
     if ("from" in spec) == ("const" in spec):
         raise MappingError(f"{where} needs exactly one of 'from' (JSON path or list of paths) and 'const'")
-    sources: tuple[tuple[str, tuple[str | int, ...]], ...] = ()
-    if "from" in spec:
-        raw_from = spec["from"]
-        paths = [raw_from] if isinstance(raw_from, str) else raw_from
-        if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
-            raise MappingError(f"{where}.from must be a JSON path or a non-empty list of them")
-        sources = tuple((p, _path(p, f"{where}.from")) for p in paths)
+    transform = _transform_of(spec, where)
+    return Rule(
+        target=target,
+        sources=_sources(spec, where),
+        const=spec.get("const"),
+        has_const="const" in spec,
+        transform=transform,
+        separator=_separator(spec, where),
+        region=_region(spec, transform, where),
+        date_format=_date_format(spec, transform, where),
+        values=_values(spec, where),
+        default=spec.get("default"),
+    )
+
+
+def _sources(spec: Mapping[str, Any], where: str) -> tuple[tuple[str, tuple[str | int, ...]], ...]:
+    if "from" not in spec:
+        return ()
+    raw_from = spec["from"]
+    paths = [raw_from] if isinstance(raw_from, str) else raw_from
+    if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
+        raise MappingError(f"{where}.from must be a JSON path or a non-empty list of them")
+    return tuple((p, _path(p, f"{where}.from")) for p in paths)
+
+
+def _transform_of(spec: Mapping[str, Any], where: str) -> str | None:
     transform = spec.get("transform")
     if transform is not None and transform not in TRANSFORMS:
         raise MappingError(f"{where}.transform must be one of {', '.join(TRANSFORMS)}")
+    return transform
+
+
+def _date_format(spec: Mapping[str, Any], transform: str | None, where: str) -> str | None:
     date_format = spec.get("format")
     if date_format is not None and (
         transform not in ("date", "datetime") or not isinstance(date_format, str)
     ):
         raise MappingError(f"{where}.format is a strptime format for the date/datetime transforms")
+    return date_format
+
+
+def _region(spec: Mapping[str, Any], transform: str | None, where: str) -> str | None:
     region = spec.get("region")
-    if region is not None and (transform != "e164" or not isinstance(region, str) or len(region) != 2):
+    if region is None:
+        return None
+    if transform != "e164" or not isinstance(region, str) or len(region) != 2:
         raise MappingError(f"{where}.region is a two-letter country code for the e164 transform")
+    return region.upper()
+
+
+def _values(spec: Mapping[str, Any], where: str) -> dict[str, Any] | None:
     values = spec.get("values")
     if values is not None and not isinstance(values, Mapping):
         raise MappingError(f"{where}.values must be an object of sender value → target value")
+    return dict(values) if values is not None else None
+
+
+def _separator(spec: Mapping[str, Any], where: str) -> str:
     separator = spec.get("separator", " ")
     if not isinstance(separator, str):
         raise MappingError(f"{where}.separator must be text")
-    return Rule(
-        target=target,
-        sources=sources,
-        const=spec.get("const"),
-        has_const="const" in spec,
-        transform=transform,
-        separator=separator,
-        region=region.upper() if isinstance(region, str) else None,
-        date_format=date_format,
-        values=dict(values) if values is not None else None,
-        default=spec.get("default"),
-    )
+    return separator
 
 
 # Typeform's convention as a mapping: refs and hidden-field names are target paths; everything else
@@ -420,35 +483,17 @@ DEFAULT_TYPEFORM = FieldMapping(format="typeform", pass_through=True)
 
 # ---- a client's mappings ------------------------------------------------------------------------
 
-
-def client_config(inbound_secret: Mapping[str, Any], client: str | None) -> Mapping[str, Any]:
-    """The configuration of the client that authenticated: `clients.<client>` of the inbound secret
-    (DESIGN §4). A secret without `clients` (one implicit client) is its own client entry."""
-    clients = inbound_secret.get("clients")
-    if isinstance(clients, Mapping):
-        entry = clients.get(client or "")
-        return entry if isinstance(entry, Mapping) else {}
-    return inbound_secret
+ClientMapping = FieldMapping | tuple[FieldMapping, ...]
 
 
-def mapping_for(config: Mapping[str, Any], scope: str) -> FieldMapping | list[FieldMapping] | None:
-    """The client's mapping(s) for an operation scope (`person-leads`), parsed once per secret value.
-
-    A scope may hold one mapping or a list (for example one Typeform mapping per form, by `formId`,
-    plus a JSON one); the adapter uses the first that applies to the payload.
-    """
-    mappings = config.get("mappings")
-    if not isinstance(mappings, Mapping) or scope not in mappings:
-        return None
-    return _parsed(json.dumps(mappings[scope], sort_keys=True), scope)
-
-
-@lru_cache(maxsize=64)
-def _parsed(document: str, scope: str) -> FieldMapping | list[FieldMapping]:
-    raw = json.loads(document)
-    where = f"mappings['{scope}']"
+def parse_client_mapping(raw: Any, where: str) -> ClientMapping:
+    """One scope's entry of a client's `mappings`: a mapping, or a list of them (for example one
+    Typeform mapping per form, by `formId`, plus a JSON one); the adapter uses the first that applies.
+    Raises `MappingError` naming the place of the first problem."""
     if isinstance(raw, list):
-        return [parse_mapping(item, f"{where}[{i}]") for i, item in enumerate(raw)]
+        if not raw:
+            raise MappingError(f"{where} is an empty list (give a mapping, or a list of them)")
+        return tuple(parse_mapping(item, f"{where}[{i}]") for i, item in enumerate(raw))
     return parse_mapping(raw, where)
 
 

@@ -28,7 +28,7 @@ class OmnicasaClient:
         """Send one call; errors arrive as HTTP 200 with Success:false (DESIGN §6). Returns `Value`."""
         key = self._secret_key()
         url = f"{self._base_url}/{vreq.path.replace(SECRET_PLACEHOLDER, quote(key, safe=''))}"
-        response = send("POST", url, vendor=VENDOR, retry_lost_answer=True, json=vreq.body)
+        response = send("POST", url, vendor=VENDOR, json=vreq.body)
         raise_for_vendor_status(response, VENDOR, vreq.customer_id)
         answer = json_or_lost(response, VENDOR)
         if not isinstance(answer, dict) or "Success" not in answer:

@@ -1,8 +1,8 @@
-"""`mapping check` and `typeform check` for the ops CLI: thin wrappers over
-`leadhooks.inbound.mapping_check`, registered by `register(groups)`.
+"""`mapping check` and `typeform check` for `leadhooks-ops`: thin wrappers over
+`leadhooks.inbound.mapping_check`, registered through `cli.COMMAND_GROUPS`.
 
-They read local files only (no queue, no AWS credentials), so the CLI runs them without building an
-SQS client: each sets `offline` to the function to call with `(args, out)`.
+They read local files only (no queue, no AWS credentials): both are `offline` commands, called with
+`(args, out)` like `secrets check`.
 """
 
 from __future__ import annotations
@@ -19,11 +19,9 @@ from leadhooks.inbound.mapping_check import (
     run_typeform_check,
 )
 
-COMMANDS = ("mapping", "typeform")
 
-
-def register(groups: Any) -> None:
-    """Add `mapping check` and `typeform check` to the CLI's top-level subparsers."""
+def add_mapping_commands(groups: Any) -> None:
+    """`mapping check FILE --operation OP [--sample PAYLOAD.json]`: offline (docs/inbound.md §5)."""
     mapping = groups.add_parser(
         "mapping",
         help="check a client's mapping offline",
@@ -35,8 +33,11 @@ def register(groups: Any) -> None:
         description="What a mapping does; with --sample, the native body and vendor request it produces.",
     )
     add_mapping_arguments(leaf)
-    leaf.set_defaults(offline=_offline(run_mapping_check))
+    leaf.set_defaults(func=_offline(run_mapping_check), offline=True)
 
+
+def add_typeform_commands(groups: Any) -> None:
+    """`typeform check FORM.json --operation OP`: offline (docs/inbound.md, Typeform)."""
     typeform = groups.add_parser(
         "typeform",
         help="check a Typeform form export offline",
@@ -48,11 +49,11 @@ def register(groups: Any) -> None:
         description="Per question its target path, then the required fields the form does not collect.",
     )
     add_typeform_arguments(leaf)
-    leaf.set_defaults(offline=_offline(run_typeform_check))
+    leaf.set_defaults(func=_offline(run_typeform_check), offline=True)
 
 
 def _offline(func: Any) -> Any:
     def run(args: argparse.Namespace, out: TextIO) -> int:
-        return guarded(func, args, out, sys.stderr)
+        return int(guarded(func, args, out, sys.stderr))
 
     return run
