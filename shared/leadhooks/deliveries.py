@@ -182,6 +182,38 @@ def _event(by: By, event: str, **extra: Any) -> dict[str, Any]:
     return entry
 
 
+def _settle_fields(
+    answer: StoredAnswer | None,
+    result: dict[str, Any] | None,
+    reason: str | None,
+    next_attempt_at: str | None,
+) -> tuple[list[str], list[str], dict[str, str], dict[str, Any]]:
+    """A settle's optional fields: SET clauses, REMOVE clauses (a reason or retry time that no longer
+    applies is cleared), attribute names, values."""
+    sets: list[str] = []
+    removes: list[str] = []
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    if answer is not None:
+        sets.append("answer = if_not_exists(answer, :answer)")
+        values[":answer"] = json.dumps({"status": answer.status, "body": answer.body}, separators=(",", ":"))
+    if result:
+        sets.append("#r = :result")
+        names["#r"] = "result"
+        values[":result"] = result
+    if reason:
+        sets.append("reason = :reason")
+        values[":reason"] = reason
+    else:
+        removes.append("reason")
+    if next_attempt_at:
+        sets.append("nextAttemptAt = :next")
+        values[":next"] = next_attempt_at
+    else:
+        removes.append("nextAttemptAt")
+    return sets, removes, names, values
+
+
 class DeliveryStore:
     """Conditional reads and writes of delivery records. Every method raises IdempotencyStoreError
     when the table cannot be reached; a lost race is a return value, never an exception."""
@@ -384,27 +416,10 @@ class DeliveryStore:
         anything else only by the holder. Retried briefly on a store fault; False if it never landed."""
         entry = _event(by, event, **(detail or {}))
         history = [*lease.history, entry][-HISTORY_MAX:]
-        sets = ["#s = :status", "history = :history", "expiration = :exp"]
-        removes = ["leaseUntil", "#o"]
-        values: dict[str, Any] = {":status": status, ":history": history, ":exp": self._ttl(status)}
-        if answer is not None:
-            sets.append("answer = if_not_exists(answer, :answer)")
-            values[":answer"] = json.dumps(
-                {"status": answer.status, "body": answer.body}, separators=(",", ":")
-            )
-        if result:
-            sets.append("#r = :result")
-            values[":result"] = result
-        if reason:
-            sets.append("reason = :reason")
-            values[":reason"] = reason
-        else:
-            removes.append("reason")
-        if next_attempt_at:
-            sets.append("nextAttemptAt = :next")
-            values[":next"] = next_attempt_at
-        else:
-            removes.append("nextAttemptAt")
+        sets, removes, names, values = _settle_fields(answer, result, reason, next_attempt_at)
+        sets = ["#s = :status", "history = :history", "expiration = :exp", *sets]
+        removes = ["leaseUntil", "#o", *removes]
+        values.update({":status": status, ":history": history, ":exp": self._ttl(status)})
         expression = f"SET {', '.join(sets)} REMOVE {', '.join(removes)}"
         if give_back and lease.sending and lease.maybe_written > 0:
             expression += " ADD maybeWritten :minus"
@@ -414,19 +429,24 @@ class DeliveryStore:
         else:
             condition = "#o = :owner"
             values[":owner"] = lease.owner
-        names = {"#s": "status", "#o": "owner"}
-        if result:
-            names["#r"] = "result"
+        update = {
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {"#s": "status", "#o": "owner", **names},
+            "ExpressionAttributeValues": _serialize(values),
+        }
+        if not self._settle_update(lease, status, update):
+            return False
+        if give_back and lease.sending:
+            lease.maybe_written -= 1
+        lease.sending = False
+        return True
+
+    def _settle_update(self, lease: Lease, status: str, update: dict[str, Any]) -> bool:
+        """One settle's update_item, retried briefly on a store fault; False if it never landed."""
         for attempt in range(SETTLE_TRIES):
             try:
-                self._call(
-                    "update_item",
-                    Key=self._key(lease.key),
-                    UpdateExpression=expression,
-                    ConditionExpression=condition,
-                    ExpressionAttributeNames=names,
-                    ExpressionAttributeValues=_serialize(values),
-                )
+                self._call("update_item", Key=self._key(lease.key), **update)
             except _ConditionFailedError:
                 logger.warning(
                     "delivery record taken over before it was settled",
@@ -442,9 +462,6 @@ class DeliveryStore:
                     extra={"deliveryId": lease.key.delivery_id, "status": status},
                 )
                 return False
-            if give_back and lease.sending:
-                lease.maybe_written -= 1
-            lease.sending = False
             return True
         return False  # pragma: no cover - the loop always returns
 

@@ -21,7 +21,6 @@ from leadhooks.errors import (
     ConfigurationError,
     IdempotencyStoreError,
     InputValidationError,
-    LeadhooksError,
     NoCredentialsError,
     PermanentVendorError,
     TransientVendorError,
@@ -97,28 +96,49 @@ def write_bound(resend_after_ambiguous: bool) -> int:
     return WRITE_BOUND if resend_after_ambiguous else WRITE_BOUND_NO_RESEND
 
 
+# Exception class → kind, first match wins: subclasses come before their bases.
+_KIND_BY_ERROR: tuple[tuple[type[BaseException], Kind], ...] = (
+    (AnswerLostError, Kind.AMBIGUOUS),
+    (TransientVendorError, Kind.NOT_DONE),  # NEVER_SENT when no vendor answered (see classify)
+    (VendorAuthError, Kind.VENDOR_AUTH),
+    (PermanentVendorError, Kind.REJECTED),
+    (NoCredentialsError, Kind.NO_CREDENTIALS),
+    (InputValidationError, Kind.INVALID_INPUT),
+    (IdempotencyStoreError, Kind.STORE_FAULT),
+    (ConfigurationError, Kind.NEVER_SENT),  # raised before the call (a secret that could not be read)
+)
+
+
 def classify(exc: BaseException) -> Kind:
     """An exception raised while sending → its kind. Anything unexpected counts as ambiguous: it may
     have happened after the vendor wrote (a parse error on its answer, say)."""
-    if isinstance(exc, AnswerLostError):
-        return Kind.AMBIGUOUS
-    if isinstance(exc, TransientVendorError):
-        return Kind.NOT_DONE if exc.vendor_status is not None else Kind.NEVER_SENT
-    if isinstance(exc, VendorAuthError):
-        return Kind.VENDOR_AUTH
-    if isinstance(exc, PermanentVendorError):
-        return Kind.REJECTED
-    if isinstance(exc, NoCredentialsError):
-        return Kind.NO_CREDENTIALS
-    if isinstance(exc, InputValidationError):
-        return Kind.INVALID_INPUT
-    if isinstance(exc, IdempotencyStoreError):
-        return Kind.STORE_FAULT
-    if isinstance(exc, ConfigurationError):
-        return Kind.NEVER_SENT  # raised before the call (a secret that could not be read)
-    if isinstance(exc, LeadhooksError):
-        return Kind.AMBIGUOUS
-    return Kind.AMBIGUOUS
+    kind = next((k for cls, k in _KIND_BY_ERROR if isinstance(exc, cls)), Kind.AMBIGUOUS)
+    if kind is Kind.NOT_DONE and isinstance(exc, TransientVendorError) and exc.vendor_status is None:
+        return Kind.NEVER_SENT
+    return kind
+
+
+# The kinds whose decision depends on nothing else.
+_FIXED: dict[Kind, Decision] = {
+    Kind.DELIVERED: Decision(Action.DELIVERED),
+    Kind.BUSY: Decision(Action.WAIT),
+    Kind.REJECTED: Decision(Action.PARK, "vendor_rejected"),
+    Kind.VENDOR_AUTH: Decision(Action.PARK, "vendor_auth_failed"),
+}
+# Nothing reached the vendor: retried from the queue while the schedule lasts.
+_RETRIED = frozenset({Kind.NOT_DONE, Kind.NEVER_SENT, Kind.STORE_FAULT})
+# A caller who reads the answer is refused; for a signed sender or the replay worker it is parked.
+_REFUSED_OR_PARKED: dict[Kind, ParkReason] = {
+    Kind.NO_CREDENTIALS: "no_credentials",
+    Kind.INVALID_INPUT: "invalid_input",
+}
+
+
+def _ambiguous(resend_after_ambiguous: bool, maybe_written: int, attempts_left: bool) -> Decision:
+    room = maybe_written < write_bound(resend_after_ambiguous)
+    if resend_after_ambiguous and room and attempts_left:
+        return Decision(Action.QUEUE)  # the one re-send, from the replay worker
+    return Decision(Action.PARK, "answer_lost")
 
 
 def decide(
@@ -133,26 +153,16 @@ def decide(
     """The table. `maybe_written` counts the sends that may have written, this one included;
     `attempts_left` is False once the replay schedule is used up; `signed` is a webhook sender that
     never reads a 4xx; `replay` is the replay worker (no caller is waiting)."""
-    if kind is Kind.DELIVERED:
-        return Decision(Action.DELIVERED)
-    if kind is Kind.BUSY:
-        return Decision(Action.WAIT)
-    if kind in (Kind.NOT_DONE, Kind.NEVER_SENT, Kind.STORE_FAULT):
+    if kind in _FIXED:
+        return _FIXED[kind]
+    if kind in _RETRIED:
         return Decision(Action.QUEUE) if attempts_left else Decision(Action.PARK, "attempts_exhausted")
     if kind is Kind.AMBIGUOUS:
-        room = maybe_written < write_bound(resend_after_ambiguous)
-        if resend_after_ambiguous and room and attempts_left:
-            return Decision(Action.QUEUE)  # the one re-send, from the replay worker
-        return Decision(Action.PARK, "answer_lost")
-    if kind is Kind.REJECTED:
-        return Decision(Action.PARK, "vendor_rejected")
-    if kind is Kind.VENDOR_AUTH:
-        return Decision(Action.PARK, "vendor_auth_failed")
-    if kind is Kind.NO_CREDENTIALS:
-        return Decision(Action.PARK, "no_credentials") if signed or replay else Decision(Action.REFUSE)
-    if kind is Kind.INVALID_INPUT:
-        return Decision(Action.PARK, "invalid_input") if signed or replay else Decision(Action.REFUSE)
-    raise ValueError(f"no policy for {kind}")  # pragma: no cover - every Kind is handled above
+        return _ambiguous(resend_after_ambiguous, maybe_written, attempts_left)
+    reason = _REFUSED_OR_PARKED.get(kind)
+    if reason is None:  # pragma: no cover - every Kind is handled above
+        raise ValueError(f"no policy for {kind}")
+    return Decision(Action.PARK, reason) if signed or replay else Decision(Action.REFUSE)
 
 
 def gives_back_the_bound(kind: Kind) -> bool:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO, get_args
+from typing import TYPE_CHECKING, Any, TextIO, get_args
 
 from leadhooks import archive as layout
 from leadhooks.failures import DEFAULT_CLIENT, FailureEnvelope, ParkReason
@@ -37,6 +37,9 @@ from leadhooks_ops import target as targets
 from leadhooks_ops.archive import Archive, ArchivedEnvelope, decode
 from leadhooks_ops.mapping_commands import add_mapping_commands, add_typeform_commands
 from leadhooks_ops.parked import Lazy, Parked, Unreadable, merge, replayable, top_level_ids
+
+if TYPE_CHECKING:
+    from leadhooks.inbound.clients import Client
 
 PROG = "leadhooks-ops"
 DEFAULT_VISIBILITY_S = 30
@@ -219,20 +222,30 @@ def scan(
         messages = answer.get("Messages", [])
         if not messages:
             break
-        new = 0
-        found = False
-        for raw in messages:  # every message of the batch is kept: all of them are hidden now
-            message = ParkedMessage.from_sqs(raw)
-            if message.message_id in seen:
-                # Seen before (its visibility ran out during a long scan): keep the newest receipt handle.
-                seen[message.message_id].receipt_handle = message.receipt_handle
-                continue
-            new += 1
-            seen[message.message_id] = message
-            found = found or (until is not None and until(message))
+        new, found = _keep_batch(seen, messages, until)
         if found or not new:
             break
     return list(seen.values())
+
+
+def _keep_batch(
+    seen: dict[str, ParkedMessage],
+    messages: list[dict[str, Any]],
+    until: Callable[[ParkedMessage], bool] | None,
+) -> tuple[int, bool]:
+    """Add one received batch to `seen`: how many were new, and whether `until` matched one."""
+    new = 0
+    found = False
+    for raw in messages:  # every message of the batch is kept: all of them are hidden now
+        message = ParkedMessage.from_sqs(raw)
+        if message.message_id in seen:
+            # Seen before (its visibility ran out during a long scan): keep the newest receipt handle.
+            seen[message.message_id].receipt_handle = message.receipt_handle
+            continue
+        new += 1
+        seen[message.message_id] = message
+        found = found or (until is not None and until(message))
+    return new, found
 
 
 def release(queues: Queues, messages: Sequence[ParkedMessage]) -> None:
@@ -361,17 +374,10 @@ def masked_envelope(message: Shown | ParkedMessage) -> Any:
     """The envelope with personal data masked; ids and the (already masked) error message stay readable."""
     if message.envelope is None:
         return {"unparsableBody": _withheld(message.body)}
-    data = message.envelope.model_dump(mode="json", by_alias=True, exclude_none=True)
-    try:
-        shown = mask(data)
-    except RecursionError:  # a request nested deeper than masking goes: withhold all of it
-        data = {k: v for k, v in data.items() if k != "request"}
-        shown = {**mask(data), "request": f"{MASK} (nested too deeply to show; --reveal prints it)"}
+    data, shown = _masked(message.envelope.model_dump(mode="json", by_alias=True, exclude_none=True))
     request = data.get("request")
     if isinstance(request, dict):
-        for key in _RAW_TEXT_FIELDS:
-            if isinstance(request.get(key), str):
-                shown["request"][key] = _withheld(request[key])
+        _withhold_raw_text(request, shown["request"])
     # Ids, counts and timestamps are not personal data (and free-text masking would mangle them).
     keep = ("deliveryId", "operation", "customerId", "attempt", "firstSeenAt", "reason", "parkedAt")
     for key in (*keep, "bodyRef", "envelopeRef"):  # the last two: where in the archive (bucket, key)
@@ -381,6 +387,21 @@ def masked_envelope(message: Shown | ParkedMessage) -> Any:
         error = data["lastError"]
         shown["lastError"] = {**mask(error), "message": mask_text(str(error["message"]))}
     return shown
+
+
+def _masked(data: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    """(what was masked, the masked copy): a request nested deeper than masking goes is withheld whole."""
+    try:
+        return data, mask(data)
+    except RecursionError:
+        data = {k: v for k, v in data.items() if k != "request"}
+        return data, {**mask(data), "request": f"{MASK} (nested too deeply to show; --reveal prints it)"}
+
+
+def _withhold_raw_text(request: dict[str, Any], shown: dict[str, Any]) -> None:
+    for key in _RAW_TEXT_FIELDS:
+        if isinstance(request.get(key), str):
+            shown[key] = _withheld(request[key])
 
 
 def revealed_envelope(message: Shown | ParkedMessage) -> Any:
@@ -438,19 +459,26 @@ def collect(
         messages = scan(queues, visibility_s=args.visibility_timeout, limit=args.limit)
         more = len(messages) >= args.limit
     if source in ("all", "archive"):
-        if source == "archive" and not queues.archive.configured:
-            raise CliError("--source archive needs --archive-bucket, ARCHIVE_BUCKET or --stack", code=2)
-        try:
-            archived, more_archived = queues.archive.list_parked(args.limit)
-        except Exception:
-            release(queues, messages)
-            raise
+        archived, more_archived = _list_archived(args, queues, source, messages)
         more = more or more_archived
     unreadable = Unreadable(
         messages=[m for m in messages if not m.readable],
         objects=[a for a in archived if a.envelope is None],
     )
     return merge(messages, archived), messages, unreadable, more
+
+
+def _list_archived(
+    args: argparse.Namespace, queues: Queues, source: str, received: list[ParkedMessage]
+) -> tuple[list[ArchivedEnvelope], bool]:
+    """The archive's parked envelopes (up to --limit); on a failure the received messages are handed back."""
+    if source == "archive" and not queues.archive.configured:
+        raise CliError("--source archive needs --archive-bucket, ARCHIVE_BUCKET or --stack", code=2)
+    try:
+        return queues.archive.list_parked(args.limit)
+    except Exception:
+        release(queues, received)
+        raise
 
 
 def cmd_parked_list(args: argparse.Namespace, queues: Queues, out: TextIO) -> int:
@@ -464,15 +492,21 @@ def cmd_parked_list(args: argparse.Namespace, queues: Queues, out: TextIO) -> in
     print(render_table(headers, parked_rows(shown, wide=args.wide, where=True)), file=out)
     more_text = " (limit reached; more may be parked)" if more else ""
     print(f"{len(shown)} parked deliver{'y' if len(shown) == 1 else 'ies'}{more_text}", file=out)
+    if queues.archive.configured and args.source == "all":
+        _queue_only_note(shown, out)
+    unreadable.report(out)
+    return 0
+
+
+def _queue_only_note(shown: list[Parked], out: TextIO) -> None:
+    """Say how many listed deliveries the archive does not hold yet (SQS will drop them)."""
     queue_only = sum(1 for item in shown if item.archived is None)
-    if queues.archive.configured and args.source == "all" and queue_only:
+    if queue_only:
         print(
             f"{queue_only} of them only on the parked queue (not archived; SQS drops them 14 days after "
             "they were first queued): `parked archive` copies them",
             file=out,
         )
-    unreadable.report(out)
-    return 0
 
 
 def _full_envelope(queues: Queues, item: Parked) -> FailureEnvelope:
@@ -552,15 +586,35 @@ def _requeue(queues: Queues, message: Parked) -> None:
 
 def cmd_parked_replay(args: argparse.Namespace, queues: Queues, out: TextIO) -> int:
     _ = queues.failure_url  # fail before touching the parked queue
-    unreadable = Unreadable()
-    if args.all:
-        items, received, unreadable, _ = collect(args, queues, args.source)
-        chosen = [item for item in items if _matches(args, item)]
-        picked = {id(item.message) for item in chosen if item.message is not None}
-        release(queues, [m for m in received if id(m) not in picked])
-    else:
-        chosen = [find(queues, args.delivery_id, args.visibility_timeout)]
-    progress = Progress(len(chosen), sys.stderr) if chosen else None
+    chosen, unreadable = _to_replay(args, queues)
+    replayed, skipped, failed = _requeue_each(queues, chosen)
+    release(queues, [item.message for item in failed if item.message is not None])
+    # What this did, and no more: the replay worker sends them later, on its own schedule.
+    print(
+        f"re-queued {replayed} on the failure queue (the replay worker sends them; "
+        f"`{PROG} queue stats` shows what waits), not replayable {skipped}, "
+        f"failed {len(failed) - skipped}",
+        file=out,
+    )
+    unreadable.report(out)
+    return 1 if failed else 0
+
+
+def _to_replay(args: argparse.Namespace, queues: Queues) -> tuple[list[Parked], Unreadable]:
+    """--all: every parked delivery that matches (the other received messages are handed back at once);
+    otherwise the one named."""
+    if not args.all:
+        return [find(queues, args.delivery_id, args.visibility_timeout)], Unreadable()
+    items, received, unreadable, _ = collect(args, queues, args.source)
+    chosen = [item for item in items if _matches(args, item)]
+    picked = {id(item.message) for item in chosen if item.message is not None}
+    release(queues, [m for m in received if id(m) not in picked])
+    return chosen, unreadable
+
+
+def _requeue_each(queues: Queues, chosen: list[Parked]) -> tuple[int, int, list[Parked]]:
+    """Re-queue each, with a progress bar: (re-queued, not replayable, failed including not replayable)."""
+    progress = Progress(len(chosen), sys.stderr)
     replayed, skipped, failed = 0, 0, []
     for item in chosen:
         try:
@@ -572,18 +626,8 @@ def cmd_parked_replay(args: argparse.Namespace, queues: Queues, out: TextIO) -> 
             failed.append(item)
             detail = exc.message if isinstance(exc, CliError) else type(exc).__name__
             _stderr(f"\nfailed to replay {item.delivery_id}: {detail}")
-        if progress:
-            progress.step()
-    release(queues, [item.message for item in failed if item.message is not None])
-    # What this did, and no more: the replay worker sends them later, on its own schedule.
-    print(
-        f"re-queued {replayed} on the failure queue (the replay worker sends them; "
-        f"`{PROG} queue stats` shows what waits), not replayable {skipped}, "
-        f"failed {len(failed) - skipped}",
-        file=out,
-    )
-    unreadable.report(out)
-    return 1 if failed else 0
+        progress.step()
+    return replayed, skipped, failed
 
 
 def _confirm(prompt: str) -> bool:
@@ -722,53 +766,68 @@ def _mappings_text(mappings: Any) -> str:
 def cmd_secrets_check(args: argparse.Namespace, out: TextIO) -> int:
     """Validate an inbound secret file (DESIGN §4) before it is stored: problems by client and field, never
     values; then what each client may reach. Exit 1 on any problem."""
-    from leadhooks.inbound.clients import ALL, MIN_API_KEY_CHARS, parse_clients
+    from leadhooks.inbound.clients import MIN_API_KEY_CHARS, parse_clients
 
-    try:
-        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f"cannot read {args.file}: {type(exc).__name__}") from None
     problems: list[str] = []
-    try:
-        data = _json_without_duplicate_keys(text, problems)
-    except json.JSONDecodeError as exc:  # position only: the message never quotes the content
-        raise CliError(f"{args.file} is not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+    data = _read_secret_file(args.file, problems)
     parsed = parse_clients(data, min_api_key_chars=args.min_api_key_chars or MIN_API_KEY_CHARS)
     problems += [str(problem) for problem in parsed.problems]
     for problem in problems:
         out.write(f"PROBLEM  {problem}\n")
-    if not parsed.clients:
-        problems.append("no usable client")
-        out.write("PROBLEM  no usable client: every request would be answered 401\n")
+    problems += _unusable(parsed.clients, out)
     for client in parsed.clients:
-        if not client.credential_kinds():
-            problems.append(f"client {client.name}: no usable credential")
-            out.write(f"PROBLEM  client {client.name}: no usable credential: it cannot authenticate\n")
-    for client in parsed.clients:
-        counts = {
-            "apiKeys": len(client.api_keys),
-            "typeformSecrets": len(client.typeform_secrets),
-            "webhookSecrets": len(client.webhook_secrets),
-        }
-        credentials = (
-            ", ".join(f"{name} x{n}" for name, n in counts.items() if n) or "none (cannot authenticate)"
-        )
-        reach = client.reach
-        out.write(
-            f"client {client.name}\n"
-            f"  credentials:        {credentials}\n"
-            f"  vitec customers:    {_reach_text(reach.vitec_customers, '')}\n".replace(
-                ALL, "* (every customer)"
-            )
-            + f"  omnicasa customers: {_reach_text(reach.omnicasa_customers, '')}\n".replace(
-                ALL, "* (every customer)"
-            )
-            + f"  operations:         {_reach_text(reach.operations, 'every operation')}\n"
-            + f"  mappings:           {_mappings_text(client.mappings)}\n"
-        )
+        out.write(_client_summary(client))
     verdict = f"{len(problems)} problem(s)" if problems else "OK"
     out.write(f"{len(parsed.clients)} usable client(s); {verdict}\n")
     return 1 if problems else 0
+
+
+def _read_secret_file(file: str, problems: list[str]) -> Any:
+    """The file's JSON (`-`: standard input); a key given twice in one object is added to `problems`."""
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read {file}: {type(exc).__name__}") from None
+    try:
+        return _json_without_duplicate_keys(text, problems)
+    except json.JSONDecodeError as exc:  # position only: the message never quotes the content
+        raise CliError(f"{file} is not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+
+
+def _unusable(clients: tuple[Client, ...], out: TextIO) -> list[str]:
+    """No client at all, or a client without a credential: every request (of it) would be answered 401."""
+    problems: list[str] = []
+    if not clients:
+        problems.append("no usable client")
+        out.write("PROBLEM  no usable client: every request would be answered 401\n")
+    for client in clients:
+        if not client.credential_kinds():
+            problems.append(f"client {client.name}: no usable credential")
+            out.write(f"PROBLEM  client {client.name}: no usable credential: it cannot authenticate\n")
+    return problems
+
+
+def _client_summary(client: Client) -> str:
+    """How many credentials of each kind (never their values) and what the client may reach."""
+    from leadhooks.inbound.clients import ALL
+
+    counts = {
+        "apiKeys": len(client.api_keys),
+        "typeformSecrets": len(client.typeform_secrets),
+        "webhookSecrets": len(client.webhook_secrets),
+    }
+    credentials = ", ".join(f"{name} x{n}" for name, n in counts.items() if n) or "none (cannot authenticate)"
+    reach = client.reach
+    return (
+        f"client {client.name}\n"
+        f"  credentials:        {credentials}\n"
+        f"  vitec customers:    {_reach_text(reach.vitec_customers, '')}\n".replace(ALL, "* (every customer)")
+        + f"  omnicasa customers: {_reach_text(reach.omnicasa_customers, '')}\n".replace(
+            ALL, "* (every customer)"
+        )
+        + f"  operations:         {_reach_text(reach.operations, 'every operation')}\n"
+        + f"  mappings:           {_mappings_text(client.mappings)}\n"
+    )
 
 
 # ---- argument parsing --------------------------------------------------------------------------
@@ -1009,28 +1068,10 @@ def main(
     args = build_parser().parse_args(argv)
     out = out or sys.stdout
     if getattr(args, "offline", False):  # no queue, no AWS: a local file check
-        try:
-            return int(args.func(args, out))
-        except CliError as exc:
-            _stderr(f"error: {exc.message}")
-            return exc.code
+        return _run_offline(args, out)
     try:
-        where = targets.resolve(
-            failure_url=args.failure_queue_url,
-            parked_url=args.parked_queue_url,
-            archive_bucket=args.archive_bucket,
-            region=args.region,
-            stack=args.stack,
-            config_env=args.config_env,
-            samconfig=args.samconfig or targets.default_samconfig(),
-            environ=os.environ,
-            cloudformation=lambda region: cloudformation or _boto3_client("cloudformation", region),
-        )
-        region = where.region
-        archive = Archive(Lazy(s3, lambda: _boto3_client("s3", region)), where.archive_bucket)
-        sqs_client = sqs if sqs is not None else (lambda: _boto3_client("sqs", region))
+        queues = _queues(args, sqs=sqs, s3=s3, cloudformation=cloudformation, store=store)
         func: Callable[[argparse.Namespace, Queues, TextIO], int] = args.func
-        queues = Queues(sqs_client, where.failure_url, where.parked_url, archive, store, region)
         return func(args, queues, out)
     except targets.TargetError as exc:
         _stderr(f"error: {exc}")
@@ -1045,6 +1086,33 @@ def main(
     except Exception as exc:  # botocore errors, no credentials, unreachable endpoint
         _stderr(f"error: {type(exc).__name__}: {mask_text(str(exc))[:300]}")
         return 1
+
+
+def _run_offline(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        return int(args.func(args, out))
+    except CliError as exc:
+        _stderr(f"error: {exc.message}")
+        return exc.code
+
+
+def _queues(args: argparse.Namespace, *, sqs: Any, s3: Any, cloudformation: Any, store: Any) -> Queues:
+    """The deployment the options name (`target.resolve`), with clients built on first use."""
+    where = targets.resolve(
+        failure_url=args.failure_queue_url,
+        parked_url=args.parked_queue_url,
+        archive_bucket=args.archive_bucket,
+        region=args.region,
+        stack=args.stack,
+        config_env=args.config_env,
+        samconfig=args.samconfig or targets.default_samconfig(),
+        environ=os.environ,
+        cloudformation=lambda region: cloudformation or _boto3_client("cloudformation", region),
+    )
+    region = where.region
+    archive = Archive(Lazy(s3, lambda: _boto3_client("s3", region)), where.archive_bucket)
+    sqs_client = sqs if sqs is not None else (lambda: _boto3_client("sqs", region))
+    return Queues(sqs_client, where.failure_url, where.parked_url, archive, store, region)
 
 
 def run() -> None:

@@ -22,6 +22,12 @@ OUTPUTS = {
     "ParkedQueueUrl": "parked_url",
     "ArchiveBucketName": "archive_bucket",
 }
+# The environment variables, for what neither an option nor the stack gave
+ENVIRONMENT = {
+    "failure_url": "FAILURE_QUEUE_URL",
+    "parked_url": "PARKED_QUEUE_URL",
+    "archive_bucket": "ARCHIVE_BUCKET",
+}
 _SQS_REGION = re.compile(r"^https://sqs[.-]([a-z0-9-]+)\.amazonaws\.com", re.IGNORECASE)
 
 
@@ -40,23 +46,33 @@ class Target:
 
 def samconfig_env(path: Path, env: str) -> tuple[str, str | None]:
     """(stack name, region) of `env` in samconfig.toml (`[<env>.global.parameters]`, `[<env>.deploy…]`)."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise TargetError(f"cannot read {path}: {type(exc).__name__}") from None
+    data = _read_toml(path)
     section = data.get(env)
     if not isinstance(section, dict):
         names = ", ".join(sorted(k for k, v in data.items() if isinstance(v, dict) and k != "version"))
         raise TargetError(f"{path} has no environment {env!r} (it has: {names or 'none'})")
-    found: dict[str, str] = {}
-    for command in ("global", "deploy"):
-        params = (section.get(command) or {}).get("parameters") or {}
-        for key in ("stack_name", "region"):
-            if isinstance(params.get(key), str) and key not in found:
-                found[key] = params[key]
+    found = _first_parameters(section, ("stack_name", "region"))
     if "stack_name" not in found:
         raise TargetError(f"{path}: environment {env!r} names no stack_name")
     return found["stack_name"], found.get("region")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise TargetError(f"cannot read {path}: {type(exc).__name__}") from None
+
+
+def _first_parameters(section: dict[str, Any], keys: tuple[str, ...]) -> dict[str, str]:
+    """Each key's string value from the `global` parameters, else from the `deploy` ones."""
+    found: dict[str, str] = {}
+    for command in ("global", "deploy"):
+        params = (section.get(command) or {}).get("parameters") or {}
+        for key in keys:
+            if isinstance(params.get(key), str) and key not in found:
+                found[key] = params[key]
+    return found
 
 
 def stack_outputs(cloudformation: Any, stack: str) -> dict[str, str]:
@@ -94,22 +110,36 @@ def resolve(
 ) -> Target:
     """Put the options, the stack's outputs and the environment together (see the module docstring)."""
     target = Target(failure_url=failure_url, parked_url=parked_url, archive_bucket=archive_bucket)
+    stack, region = _stack_and_region(stack, region, config_env, samconfig, environ)
+    if stack:
+        _fill_from_stack(target, stack_outputs(cloudformation(region), stack))
+        target.stack = stack
+    for attribute, variable in ENVIRONMENT.items():
+        setattr(target, attribute, getattr(target, attribute) or environ.get(variable) or None)
+    target.region = region or region_of(target.parked_url) or region_of(target.failure_url)
+    return target
+
+
+def _stack_and_region(
+    stack: str | None,
+    region: str | None,
+    config_env: str | None,
+    samconfig: Path,
+    environ: Mapping[str, str],
+) -> tuple[str | None, str | None]:
+    """The options first, then samconfig.toml's environment, then LEADHOOKS_STACK."""
     if config_env:
         stack_from_config, config_region = samconfig_env(samconfig, config_env)
         stack = stack or stack_from_config
         region = region or config_region
-    stack = stack or environ.get("LEADHOOKS_STACK") or None
-    if stack:
-        outputs = stack_outputs(cloudformation(region), stack)
-        for output, attribute in OUTPUTS.items():
-            if getattr(target, attribute) is None and outputs.get(output):
-                setattr(target, attribute, outputs[output])
-        target.stack = stack
-    target.failure_url = target.failure_url or environ.get("FAILURE_QUEUE_URL") or None
-    target.parked_url = target.parked_url or environ.get("PARKED_QUEUE_URL") or None
-    target.archive_bucket = target.archive_bucket or environ.get("ARCHIVE_BUCKET") or None
-    target.region = region or region_of(target.parked_url) or region_of(target.failure_url)
-    return target
+    return stack or environ.get("LEADHOOKS_STACK") or None, region
+
+
+def _fill_from_stack(target: Target, outputs: dict[str, str]) -> None:
+    """The stack's outputs for what no option gave."""
+    for output, attribute in OUTPUTS.items():
+        if getattr(target, attribute) is None and outputs.get(output):
+            setattr(target, attribute, outputs[output])
 
 
 def default_samconfig() -> Path:

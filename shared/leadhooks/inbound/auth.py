@@ -83,26 +83,17 @@ def authenticate(
 
 
 def _typeform(header: str, raw_body: bytes, clients: tuple[Client, ...]) -> AuthResult:
-    value = (header or "").strip()
-    if not value:
-        _fail("Typeform-Signature", "missing", "the Typeform-Signature header is empty")
-    algorithm, sep, encoded = value.partition("=")
-    if not sep or algorithm.strip().lower() != "sha256":
-        _fail("Typeform-Signature", "malformed", _TYPEFORM_MALFORMED)
-    provided = _b64decode(encoded.strip())
-    if provided is None or len(provided) != hashlib.sha256().digest_size:
-        _fail("Typeform-Signature", "malformed", _TYPEFORM_MALFORMED)
-    if not any(client.typeform_secrets for client in clients):
-        _fail(
-            "Typeform-Signature",
-            "mismatch",
-            "Typeform-Signature does not match (mismatch): no Typeform secret is configured",
-        )
+    provided = _typeform_signature(header)
     expected = [
         (client, hmac.new(secret.encode(), raw_body, hashlib.sha256).digest())
         for client in clients
         for secret in client.typeform_secrets
     ]
+    _require_configured(
+        "Typeform-Signature",
+        expected,
+        "Typeform-Signature does not match (mismatch): no Typeform secret is configured",
+    )
     owner = _owner([provided], expected)
     if owner is None:
         _fail(
@@ -113,6 +104,20 @@ def _typeform(header: str, raw_body: bytes, clients: tuple[Client, ...]) -> Auth
     return AuthResult(scheme="typeform", client=owner.name, reach=owner.reach, signed=True)
 
 
+def _typeform_signature(header: str) -> bytes:
+    """The raw HMAC bytes a `sha256=<base64>` header carries."""
+    value = (header or "").strip()
+    if not value:
+        _fail("Typeform-Signature", "missing", "the Typeform-Signature header is empty")
+    algorithm, sep, encoded = value.partition("=")
+    if not sep or algorithm.strip().lower() != "sha256":
+        _fail("Typeform-Signature", "malformed", _TYPEFORM_MALFORMED)
+    provided = _b64decode(encoded.strip())
+    if provided is None or len(provided) != hashlib.sha256().digest_size:
+        _fail("Typeform-Signature", "malformed", _TYPEFORM_MALFORMED)
+    return provided
+
+
 # ---- Standard Webhooks (https://www.standardwebhooks.com) ------------------------------------
 
 
@@ -120,9 +125,43 @@ def _standard_webhooks(
     headers: Mapping[str, str], raw_body: bytes, clients: tuple[Client, ...], now: float
 ) -> AuthResult:
     webhook_id = (headers.get(_SW_ID) or "").strip()
-    timestamp = (headers.get(_SW_TIMESTAMP) or "").strip()
     if not webhook_id:
         _fail(_SW_ID, "missing", "Standard Webhooks: the webhook-id header is missing")
+    sent_at = _sw_timestamp(headers, now)
+    provided = _v1_signatures(headers.get(_SW_SIGNATURE) or "")
+    if not provided:
+        _fail(
+            _SW_SIGNATURE,
+            "malformed",
+            "Standard Webhooks: webhook-signature is malformed: "
+            "expected space-separated 'v1,<base64>' entries",
+        )
+    expected = [
+        (client, standard_webhooks_signature(key, webhook_id, sent_at, raw_body))
+        for client in clients
+        for key in client.webhook_secrets
+    ]
+    _require_configured(
+        _SW_SIGNATURE,
+        expected,
+        "Standard Webhooks: webhook-signature does not match (mismatch): no webhook secret is configured",
+    )
+    owner = _owner(provided, expected)  # every entry against every secret, no early exit
+    if owner is None:
+        _fail(
+            _SW_SIGNATURE,
+            "mismatch",
+            "Standard Webhooks: webhook-signature does not match the body (mismatch): "
+            "check the signing secret",
+        )
+    return AuthResult(
+        scheme="standard_webhooks", client=owner.name, reach=owner.reach, webhook_id=webhook_id, signed=True
+    )
+
+
+def _sw_timestamp(headers: Mapping[str, str], now: float) -> int:
+    """`webhook-timestamp` as Unix seconds, within the tolerance either way (replays are refused)."""
+    timestamp = (headers.get(_SW_TIMESTAMP) or "").strip()
     if not timestamp:
         _fail(_SW_TIMESTAMP, "missing", "Standard Webhooks: the webhook-timestamp header is missing")
     if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
@@ -142,37 +181,7 @@ def _standard_webhooks(
             "future",
             "Standard Webhooks: webhook-timestamp in the future (more than 5 minutes ahead)",
         )
-
-    provided = _v1_signatures(headers.get(_SW_SIGNATURE) or "")
-    if not provided:
-        _fail(
-            _SW_SIGNATURE,
-            "malformed",
-            "Standard Webhooks: webhook-signature is malformed: "
-            "expected space-separated 'v1,<base64>' entries",
-        )
-    if not any(client.webhook_secrets for client in clients):
-        _fail(
-            _SW_SIGNATURE,
-            "mismatch",
-            "Standard Webhooks: webhook-signature does not match (mismatch): no webhook secret is configured",
-        )
-    expected = [
-        (client, standard_webhooks_signature(key, webhook_id, sent_at, raw_body))
-        for client in clients
-        for key in client.webhook_secrets
-    ]
-    owner = _owner(provided, expected)  # every entry against every secret, no early exit
-    if owner is None:
-        _fail(
-            _SW_SIGNATURE,
-            "mismatch",
-            "Standard Webhooks: webhook-signature does not match the body (mismatch): "
-            "check the signing secret",
-        )
-    return AuthResult(
-        scheme="standard_webhooks", client=owner.name, reach=owner.reach, webhook_id=webhook_id, signed=True
-    )
+    return sent_at
 
 
 def standard_webhooks_signature(key: bytes, msg_id: str, timestamp: int, raw_body: bytes) -> bytes:
@@ -225,6 +234,12 @@ def _api_key(header: str, clients: tuple[Client, ...]) -> AuthResult:
 
 def _fail(field: str, reason: str, message: str) -> NoReturn:
     raise AuthenticationError(message, details=[{"field": field, "reason": reason}])
+
+
+def _require_configured(field: str, expected: list[tuple[Client, bytes]], message: str) -> None:
+    """A 401 that says no secret of the scheme is configured at all (`expected` is empty)."""
+    if not expected:
+        _fail(field, "mismatch", message)
 
 
 def _owner(provided: Iterable[bytes], expected: list[tuple[Client, bytes]]) -> Client | None:

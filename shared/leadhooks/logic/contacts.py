@@ -57,22 +57,11 @@ _SIGNED = {
 
 def get_contacts(inbound: InboundRequest) -> Outcome:
     auth = authenticate_request(inbound)
-    if auth.scheme in _SIGNED:
-        label, header = _SIGNED[auth.scheme]
-        raise AuthenticationError(
-            f"{label} is not accepted on GET /vitec/contacts: a signature covers the request body and a GET "
-            "has none, so it could be replayed with any query; send x-api-key",
-            details=[{"field": header, "reason": "unsupported"}],
-        )
+    _refuse_signed(auth.scheme)
     entry = catalog_entry("vitec_get_contacts")
     authorize(auth, entry)
     authorize(auth, entry, customer_text("vitec", inbound.query.get("customerId")))
-    given_id = inbound.headers.get("idempotency-key")
-    if given_id is not None and not valid_delivery_id(given_id):
-        raise BadRequestError(  # never echoed: it may be anything the caller sent
-            "the Idempotency-Key must be 1-128 characters of letters, digits and ._:@-",
-            details=[{"field": "Idempotency-Key", "reason": "invalid format"}],
-        )
+    given_id = _given_delivery_id(inbound)
     query = _query(inbound)
     ids = list(query.ids)
     digest = hashlib.sha256(f"{query.customer_id}:{','.join(ids)}".encode()).hexdigest()
@@ -80,18 +69,48 @@ def get_contacts(inbound: InboundRequest) -> Outcome:
     logger.set_correlation_id(delivery_id)
     chunks = query.chunks(MAX_CONTACT_IDS)
     if inbound.dry_run:
-        requests = [contacts_request(query.customer_id, chunk) for chunk in chunks]
-        body = DeliveryResponse(
-            delivery_id=delivery_id,
-            status="dry_run",
-            vendor_request={"calls": [{"method": r.method, "path": r.path} for r in requests]},
-        )
-        return Outcome.of(200, body)
-    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_CALLS, len(chunks))) as pool:
-        results = list(pool.map(lambda chunk: fetch_chunk(query.customer_id, chunk), chunks))
-    by_id: dict[str, dict[str, Any]] = {}
-    for contact in (c for chunk in results for c in chunk):
-        by_id.setdefault(contact.id, contact.model_dump(mode="json", by_alias=True, exclude_none=True))
+        return _dry_run(delivery_id, query.customer_id, chunks)
+    by_id = _fetch(query.customer_id, chunks)
     contacts = [by_id[i] for i in ids if i in by_id]
     missing = [i for i in ids if i not in by_id]
     return Outcome.of(200, ContactsResponse(delivery_id=delivery_id, contacts=contacts, missing=missing))
+
+
+def _refuse_signed(scheme: str) -> None:
+    if scheme in _SIGNED:
+        label, header = _SIGNED[scheme]
+        raise AuthenticationError(
+            f"{label} is not accepted on GET /vitec/contacts: a signature covers the request body and a GET "
+            "has none, so it could be replayed with any query; send x-api-key",
+            details=[{"field": header, "reason": "unsupported"}],
+        )
+
+
+def _given_delivery_id(inbound: InboundRequest) -> str | None:
+    given_id = inbound.headers.get("idempotency-key")
+    if given_id is not None and not valid_delivery_id(given_id):
+        raise BadRequestError(  # never echoed: it may be anything the caller sent
+            "the Idempotency-Key must be 1-128 characters of letters, digits and ._:@-",
+            details=[{"field": "Idempotency-Key", "reason": "invalid format"}],
+        )
+    return given_id
+
+
+def _dry_run(delivery_id: str, customer_id: str, chunks: list[list[str]]) -> Outcome:
+    requests = [contacts_request(customer_id, chunk) for chunk in chunks]
+    body = DeliveryResponse(
+        delivery_id=delivery_id,
+        status="dry_run",
+        vendor_request={"calls": [{"method": r.method, "path": r.path} for r in requests]},
+    )
+    return Outcome.of(200, body)
+
+
+def _fetch(customer_id: str, chunks: list[list[str]]) -> dict[str, dict[str, Any]]:
+    """The contacts found, by id (the first copy of one returned twice)."""
+    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_CALLS, len(chunks))) as pool:
+        results = list(pool.map(lambda chunk: fetch_chunk(customer_id, chunk), chunks))
+    by_id: dict[str, dict[str, Any]] = {}
+    for contact in (c for chunk in results for c in chunk):
+        by_id.setdefault(contact.id, contact.model_dump(mode="json", by_alias=True, exclude_none=True))
+    return by_id
