@@ -144,6 +144,74 @@ def test_a_mapping_that_does_not_fit_names_the_field_without_echoing_the_value(c
     assert "anna@example.com" not in answer.text
 
 
+@contextmanager
+def inbound_secret(stack: Stack, secret: dict[str, Any]) -> Iterator[None]:
+    """Store `secret` as the inbound secret for the duration, then put the seeded one back."""
+    secrets = stack.client("secretsmanager")
+    secrets.put_secret_value(SecretId=config.INBOUND_SECRET_ID, SecretString=json.dumps(secret))
+    clear_cache()
+    try:
+        yield
+    finally:
+        seeded = config.SECRETS[config.INBOUND_SECRET_ID]
+        secrets.put_secret_value(SecretId=config.INBOUND_SECRET_ID, SecretString=json.dumps(seeded))
+        clear_cache()
+
+
+PORTAL_KEY = "portal-key-0123456789abcdef"
+
+
+def with_portal(portal: dict[str, Any]) -> dict[str, Any]:
+    """The seeded secret plus a client `portal` (its own key, customer M10001)."""
+    secret = copy.deepcopy(config.SECRETS[config.INBOUND_SECRET_ID])
+    secret["clients"]["portal"] = {"apiKeys": [PORTAL_KEY], "vitecCustomers": ["M10001"], **portal}
+    return secret
+
+
+def test_the_mapping_is_the_authenticated_clients_own(clean: Stack) -> None:
+    """Another client's mapping never reads this client's requests."""
+    url = f"{clean.api}/vitec/person-leads?customerId=M10001"
+    with inbound_secret(clean, with_portal({"mappings": {"person-leads": PORTAL_MAPPING}})):
+        local = requests.post(url, json=portal_payload(), headers=API_KEY_HEADERS, timeout=30)
+        portal = requests.post(url, json=portal_payload(), headers={"x-api-key": PORTAL_KEY}, timeout=30)
+    assert local.status_code == 422, local.text
+    assert portal.status_code == 200, portal.text
+    assert len(clean.records(operation="person_lead")) == 1
+
+
+def test_a_broken_mapping_disables_only_that_operation_of_that_client(clean: Stack) -> None:
+    """DESIGN §4's malformed entry: skipped and reported by client name; no 500, nothing sent, and the
+    client's other operations and every other client keep working."""
+    broken = {"fields": {"person.firstName": {"from": "$.contact.name", "transform": "shout"}}}
+    secret = with_portal({"mappings": {"person-leads": broken}})
+    url = f"{clean.api}/vitec/person-leads?customerId=M10001"
+    with inbound_secret(clean, secret):
+        refused = requests.post(url, json=portal_payload(), headers={"x-api-key": PORTAL_KEY}, timeout=30)
+        area = requests.post(
+            f"{clean.api}/vitec/area-interests?dryRun=true",
+            json={
+                "updatePerson": {"customerId": "M10001", "firstName": "Anna"},
+                "lookingForAccommodations": [{"areaIds": ["a-1"], "house": True}],
+            },
+            headers={"x-api-key": PORTAL_KEY},
+            timeout=30,
+        )
+        local = requests.post(
+            url,
+            json={"person": {"firstName": "Anna"}, "leadSource": {"name": "Web"}},
+            headers=API_KEY_HEADERS,
+            timeout=30,
+        )
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["deliveryId"]
+    assert refused.json()["errors"] == [
+        {"field": "operation", "reason": "'person-leads' is not among this client's operations"}
+    ]
+    assert area.status_code == 200, area.text  # the client's other operation still works (dry run)
+    assert local.status_code == 200, local.text
+    assert len(clean.records(operation="person_lead")) == 1  # the local client's lead only
+
+
 def test_every_answer_carries_a_delivery_id_401_included(stack: Stack) -> None:
     missing = requests.post(
         f"{stack.api}/vitec/person-leads", json={"customerId": "M10001"}, headers={}, timeout=30
