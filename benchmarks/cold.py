@@ -313,3 +313,83 @@ def measure_components(python: str, product_env: dict[str, str], runs: int) -> l
                 if round_no:
                     samples[label].append(float(result.read_text()))
     return [(label, statistics.median(samples[label])) for label, _ in COMPONENTS]
+
+
+# ---- each function's import graph ----------------------------------------------------------------
+
+IMPORTS_SCRIPT = """
+import json, os, sys, time
+before = set(sys.modules)
+t0 = time.perf_counter()
+__import__(os.environ["BENCH_MODULE"])
+elapsed = (time.perf_counter() - t0) * 1e3
+loaded = sorted(set(sys.modules) - before)
+with open(os.environ["BENCH_RESULT"], "w") as out:
+    json.dump({"import_ms": elapsed, "modules": loaded}, out)
+"""
+
+
+@dataclass
+class ImportGraph:
+    """What `import functions.<name>.app` loads in a fresh process, and how long it takes."""
+
+    function: str
+    vendor: str | None  # the function's own vendor (None: none, or any for the replay worker)
+    import_ms: list[float]
+    modules: list[str]
+
+    @property
+    def leadhooks_modules(self) -> list[str]:
+        return [m for m in self.modules if m == "leadhooks" or m.startswith("leadhooks.")]
+
+    def loaded(self, package: str) -> bool:
+        return any(m == package or m.startswith(f"{package}.") for m in self.modules)
+
+    @property
+    def vendor_packages(self) -> list[str]:
+        return sorted(
+            {
+                m.split(".")[2]
+                for m in self.leadhooks_modules
+                if m.startswith("leadhooks.vendors.") and m.count(".") >= 2
+            }
+            - {"common", "model_base", "normalise"}
+        )
+
+    @property
+    def problems(self) -> list[str]:
+        found = [f"imports {v}" for v in self.vendor_packages if self.vendor is not None and v != self.vendor]
+        found += [f"imports {p}" for p in ("leadhooks_ops", "leadhooks.ops") if self.loaded(p)]
+        found += [f"imports {p} at import" for p in ("phonenumbers", "stdnum", "boto3") if self.loaded(p)]
+        return found
+
+
+def measure_imports(
+    python: str, functions: list[tuple[str, str | None]], product_env: dict[str, str], runs: int
+) -> list[ImportGraph]:
+    """`runs` fresh processes per function (after one discarded run that writes the .pyc files)."""
+    env = child_env(product_env)
+    graphs: list[ImportGraph] = []
+    with tempfile.TemporaryDirectory(prefix="leadhooks-bench-") as tmp:
+        result = Path(tmp) / "result.json"
+        for name, vendor in functions:
+            times: list[float] = []
+            modules: list[str] = []
+            for run_no in range(runs + 1):
+                proc = subprocess.run(
+                    [python, "-c", IMPORTS_SCRIPT],
+                    env={**env, "BENCH_MODULE": f"functions.{name}.app", "BENCH_RESULT": str(result)},
+                    cwd=tmp,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                    check=False,
+                )
+                if proc.returncode != 0:
+                    raise RuntimeError(f"import of functions.{name}.app failed:\n{proc.stderr[-2000:]}")
+                data = json.loads(result.read_text())
+                modules = data["modules"]
+                if run_no:
+                    times.append(data["import_ms"])
+            graphs.append(ImportGraph(name, vendor, times, modules))
+    return graphs

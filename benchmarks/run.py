@@ -31,6 +31,7 @@ from benchmarks.cold import (
     importtime_top,
     measure_cold,
     measure_components,
+    measure_imports,
     measure_without_pyc,
 )
 from benchmarks.events import BY_NAME, CUSTOMER_ID, FUNCTIONS, REPO
@@ -44,7 +45,7 @@ WARM_SLOW_TARGET = 1.05  # the same with the vendor 100 ms away
 FANOUT_TARGET = 1.3
 LAYER_LIMIT_BYTES = 5_000_000
 MEMORY_GROWTH_LIMIT_KB = 2048  # peak RSS may not grow by more than 2 MiB from request 100 to 1,000
-SECTIONS = ("cold", "importtime", "components", "warm", "fanout", "memory", "package")
+SECTIONS = ("cold", "imports", "importtime", "components", "warm", "fanout", "memory", "package")
 
 
 @dataclass
@@ -276,6 +277,56 @@ def _cold_json(item: ColdResult) -> dict[str, Any]:
         "baseline_statuses": [r.status for r in item.baseline],
         "ratio": item.ratio,
     }
+
+
+def imports_section(opts: Options, stack: Stack, summary: Table, results: dict[str, Any]) -> list[Table]:
+    from leadhooks.catalog import CATALOG
+
+    functions = [(e.name, e.vendor) for e in CATALOG if (REPO / "functions" / e.name / "app.py").is_file()]
+    functions.append(("failure_replay", None))  # replays any vendor's envelopes: loads it per message
+    graphs = measure_imports(opts.bench_python, functions, stack.product_env(), opts.component_runs)
+    table = Table(
+        f"Import graph of each function (fresh process, import time median of {opts.component_runs})",
+        ["function", "modules", "leadhooks.*", "vendor packages", "import ms", "target", "met?"],
+    )
+    for graph in graphs:
+        ok = not graph.problems
+        median_ms = statistics.median(graph.import_ms)
+        table.add(
+            graph.function,
+            len(graph.modules),
+            len(graph.leadhooks_modules),
+            ", ".join(graph.vendor_packages) or "-",
+            ms(median_ms),
+            "own vendor only",
+            met(ok),
+        )
+        summary.add(
+            f"imports: {graph.function}",
+            f"{len(graph.modules)} / {len(graph.leadhooks_modules)} leadhooks",
+            ms(median_ms),
+            "own vendor only",
+            met(ok),
+        )
+        for problem in graph.problems:
+            table.note(f"{graph.function}: {problem}")
+    table.note(
+        "modules = every module `import functions.<name>.app` loads (the standard library's included); "
+        "NO when a function loads another vendor's package, leadhooks_ops / leadhooks.ops, or phonenumbers, "
+        "python-stdnum or boto3 before any request (tests/unit/test_import_graph.py holds the same rules)"
+    )
+    results["imports"] = [
+        {
+            "function": g.function,
+            "modules": len(g.modules),
+            "leadhooks_modules": g.leadhooks_modules,
+            "vendor_packages": g.vendor_packages,
+            "import_ms": g.import_ms,
+            "problems": g.problems,
+        }
+        for g in graphs
+    ]
+    return [table]
 
 
 def importtime_section(opts: Options, stack: Stack, results: dict[str, Any]) -> list[Table]:
@@ -594,6 +645,9 @@ def main(argv: list[str] | None = None) -> int:
         progress(f"moto on :{stack.aws_port}, sandbox on :{stack.sandbox_port}")
         if "cold" in opts.sections:
             tables += cold_section(opts, stack, summary, results)
+        if "imports" in opts.sections:
+            progress("import graph of each function")
+            tables += imports_section(opts, stack, summary, results)
         if "importtime" in opts.sections:
             progress("python -X importtime")
             tables += importtime_section(opts, stack, results)
