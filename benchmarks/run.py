@@ -43,9 +43,10 @@ COLD_TARGET = 0.5
 WARM_TARGET = 1.15  # handler p50 vs the design's floor (direct post + record calls)
 WARM_SLOW_TARGET = 1.05  # the same with the vendor 100 ms away
 FANOUT_TARGET = 1.3
+PACING_TARGET_CALLS: float | None = None  # set when leadhooks.pacing lands (pacing_section)
 LAYER_LIMIT_BYTES = 5_000_000
 MEMORY_GROWTH_LIMIT_KB = 2048  # peak RSS may not grow by more than 2 MiB from request 100 to 1,000
-SECTIONS = ("cold", "imports", "importtime", "components", "warm", "fanout", "memory", "package")
+SECTIONS = ("cold", "imports", "importtime", "components", "warm", "pacing", "fanout", "memory", "package")
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Options:
     warm_latency_ms: int
     warm_latency_n: int
     split_n: int
+    pacing_n: int
     fanout_reps: int
     fanout_latency_ms: int
     memory_n: int
@@ -96,6 +98,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         warm_latency_ms=100,
         warm_latency_n=10 if quick else 40,
         split_n=30 if quick else 100,
+        pacing_n=20 if quick else 100,
         fanout_reps=args.fanout_reps or (2 if quick else 5),
         fanout_latency_ms=100,
         memory_n=args.memory_n or (200 if quick else 1000),
@@ -477,6 +480,49 @@ def warm_section(opts: Options, stack: Stack, summary: Table, results: dict[str,
     return tables
 
 
+# ---- pacing (stub: the lead finishes it once leadhooks.pacing is merged) -------------------------
+
+
+def pacing_present() -> bool:
+    """Is the per-customer pacing module (DESIGN §8, branch wt-pacing) on this checkout?"""
+    return (REPO / "shared" / "leadhooks" / "pacing.py").is_file()
+
+
+def pacing_section(opts: Options, stack: Stack, summary: Table, results: dict[str, Any]) -> list[Table]:
+    """AWS round trips per delivery with pacing in the pipeline; "not present" until it is merged.
+
+    TODO(lead, after merging wt-pacing): set PACING_TARGET_CALLS to what the design allows (e.g. the
+    record's 2 + the budget's 1), and check that the pacing module's calls appear under their own
+    service.operation below.
+    """
+    table = Table("Pacing cost: AWS round trips per delivery (warm person leads)", ["call", "per delivery"])
+    if not pacing_present():
+        table.note("not present: shared/leadhooks/pacing.py is not on this branch (wt-pacing merges it)")
+        summary.add("pacing: AWS round trips per delivery", "not present", "-", "-", "-")
+        results["pacing"] = {"present": False}
+        return [table]
+    data = run_worker(opts.bench_python, stack, "pacing", {"n": opts.pacing_n})
+    n = data["n"]
+    total = sum(data["calls"].values()) / n
+    for call, count in sorted(data["calls"].items()):
+        table.add(call, f"{count / n:.2f}")
+    table.add("all AWS calls", f"{total:.2f}")
+    table.note(
+        f"{n} deliveries after 3 warm-up ones; p50 {ms(percentile(data['handler_ms'], 50))} per delivery; "
+        "the delivery record alone makes 2 (dynamodb.PutItem + dynamodb.UpdateItem)"
+    )
+    target = f"<= {PACING_TARGET_CALLS}" if PACING_TARGET_CALLS else "-"
+    summary.add(
+        "pacing: AWS round trips per delivery",
+        f"{total:.2f}",
+        f"p50 {ms(percentile(data['handler_ms'], 50))}",
+        target,
+        met(total <= PACING_TARGET_CALLS) if PACING_TARGET_CALLS else "-",
+    )
+    results["pacing"] = {"present": True, **data}
+    return [table]
+
+
 def fanout_section(opts: Options, stack: Stack, summary: Table, results: dict[str, Any]) -> list[Table]:
     data = run_worker(
         opts.bench_python,
@@ -657,6 +703,9 @@ def main(argv: list[str] | None = None) -> int:
         if "warm" in opts.sections:
             progress(f"warm relay: {opts.warm_n} requests per side")
             tables += warm_section(opts, stack, summary, results)
+        if "pacing" in opts.sections:
+            progress("pacing: AWS round trips per delivery")
+            tables += pacing_section(opts, stack, summary, results)
         if "fanout" in opts.sections:
             progress("contacts fan-out")
             tables += fanout_section(opts, stack, summary, results)

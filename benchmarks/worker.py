@@ -240,8 +240,42 @@ def memory(config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def pacing(config: dict[str, Any]) -> dict[str, Any]:
+    """AWS round trips per warm delivery, by service and operation, with leadhooks.pacing in place.
+
+    Counts every botocore API call the process makes (BaseClient._make_api_call), so whatever the
+    pacing module calls (DynamoDB token bucket, SQS, ...) shows up beside the delivery record's two.
+    """
+    from collections import Counter
+
+    from botocore.client import BaseClient
+
+    handler = load_handler("vitec_person_lead")
+    template, _ = sample_event(BY_NAME["vitec_person_lead"])
+    for i in range(3):  # warm: secrets cached, clients built
+        invoke(handler, fresh(template), i)
+    calls: Counter[str] = Counter()
+    original = BaseClient._make_api_call
+
+    def counting(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+        calls[f"{self.meta.service_model.service_name}.{operation_name}"] += 1
+        return original(self, operation_name, api_params)
+
+    n = int(config["n"])
+    elapsed: list[float] = []
+    BaseClient._make_api_call = counting  # type: ignore[method-assign]
+    try:
+        for i in range(n):
+            event = fresh(template)
+            elapsed.append(timed(functools.partial(invoke, handler, event, i)))
+    finally:
+        BaseClient._make_api_call = original  # type: ignore[method-assign]
+    return {"n": n, "calls": dict(calls), "handler_ms": elapsed}
+
+
 MODES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "warm": warm,
+    "pacing": pacing,
     "fanout": fanout,
     "memory": memory,
 }
