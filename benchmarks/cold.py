@@ -393,3 +393,78 @@ def measure_imports(
                     times.append(data["import_ms"])
             graphs.append(ImportGraph(name, vendor, times, modules))
     return graphs
+
+
+# ---- the layer's bytecode: .py + __pycache__ (today) vs sourceless .pyc only -----------------------
+
+
+def _layer_copy(python: str, layer_site: Path, target: Path, *, sourceless: bool) -> int:
+    """The layer's packages (this machine's builds of the same pins, from the bench venv) plus leadhooks,
+    compiled by the measured Python as layers/leadhooks/Makefile compiles them; returns the bytes."""
+    purelib = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    site = Path(purelib)
+    no_cache = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in layer_packages(layer_site):
+        source = site / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=no_cache)
+        elif source.is_file():
+            shutil.copy2(source, target / name)
+    shutil.copytree(REPO / "shared" / "leadhooks", target / "leadhooks", ignore=no_cache)
+    shutil.rmtree(target / "leadhooks" / "ops", ignore_errors=True)
+    args = ["-b"] if sourceless else ["--invalidation-mode", "unchecked-hash"]
+    subprocess.run([python, "-m", "compileall", "-q", "-j", "0", *args, str(target)], check=True)
+    if sourceless:
+        for source_file in target.rglob("*.py"):
+            source_file.unlink()
+    return sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
+
+
+@dataclass
+class LayerVariants:
+    with_sources: list[ColdRun]
+    sourceless: list[ColdRun]
+    baseline: list[ColdRun]
+    with_sources_bytes: int
+    sourceless_bytes: int
+
+
+def measure_layer_variants(
+    python: str, spec: FunctionSpec, product_env: dict[str, str], layer_site: Path, runs: int
+) -> LayerVariants:
+    """Cold runs of `spec` from two copies of the layer, interleaved with baseline runs: (1) sources
+    with their .pyc in __pycache__ (the layer as built today), (2) sourceless: `compileall -b`, then
+    every .py deleted. Bytecode writing is off, as on Lambda's read-only /opt."""
+    with tempfile.TemporaryDirectory(prefix="leadhooks-bench-layer-") as tmp:
+        regular, sourceless = Path(tmp) / "regular", Path(tmp) / "sourceless"
+        regular.mkdir()
+        sourceless.mkdir()
+        regular_bytes = _layer_copy(python, layer_site, regular, sourceless=False)
+        sourceless_bytes = _layer_copy(python, layer_site, sourceless, sourceless=True)
+        envs = {
+            name: child_env(
+                product_env, {"PYTHONPATH": f"{path}{os.pathsep}{REPO}", "PYTHONDONTWRITEBYTECODE": "1"}
+            )
+            for name, path in (("regular", regular), ("sourceless", sourceless))
+        }
+        event = sample_event(spec)[0]
+        baseline_env = child_env(product_env)
+        out = LayerVariants([], [], [], regular_bytes, sourceless_bytes)
+        for round_no in range(runs + 1):
+            order = ["regular", "sourceless", "baseline"]
+            order = order[round_no % 3 :] + order[: round_no % 3]
+            for which in order:
+                if which == "baseline":
+                    run = run_cold(python, spec.baseline_handler, fresh(event), baseline_env)[0]
+                else:
+                    run = run_cold(python, spec.handler, fresh(event), envs[which])[0]
+                if round_no:
+                    {"regular": out.with_sources, "sourceless": out.sourceless, "baseline": out.baseline}[
+                        which
+                    ].append(run)
+        return out

@@ -32,6 +32,7 @@ from benchmarks.cold import (
     measure_cold,
     measure_components,
     measure_imports,
+    measure_layer_variants,
     measure_without_pyc,
 )
 from benchmarks.events import BY_NAME, CUSTOMER_ID, FUNCTIONS, REPO
@@ -253,6 +254,48 @@ def cold_section(opts: Options, stack: Stack, summary: Table, results: dict[str,
             "first_ms": [r.first_ms for r in runs],
             "import_ms": [r.import_ms for r in runs],
             "baseline_first_ms": [r.first_ms for r in paired],
+        }
+    if shipped.name in by_name and layer_site.is_dir():
+        progress("cold starts: layer with sources + __pycache__ vs sourceless .pyc")
+        variants = measure_layer_variants(
+            opts.bench_python, shipped, stack.product_env(), layer_site, opts.cold_rounds
+        )
+        base = statistics.median(r.first_ms for r in variants.baseline)
+        for label, runs, size in (
+            ("layer copy: .py + __pycache__ .pyc", variants.with_sources, variants.with_sources_bytes),
+            ("layer copy: sourceless .pyc only", variants.sourceless, variants.sourceless_bytes),
+        ):
+            first = statistics.median(r.first_ms for r in runs)
+            table.add(
+                f"{shipped.name}, {label} ({size / 1e6:.1f} MB)",
+                ms(statistics.median(r.import_ms for r in runs)),
+                ms(first),
+                ms(base),
+                ratio(first / base),
+                f"<= {COLD_TARGET}x",
+                met(first / base <= COLD_TARGET),
+            )
+        regular_first = statistics.median(r.first_ms for r in variants.with_sources)
+        sourceless_first = statistics.median(r.first_ms for r in variants.sourceless)
+        table.note(
+            "layer copy rows: the layer's packages from the bench venv plus leadhooks, compiled by the "
+            "measured Python, bytecode writing off (read-only /opt); own interleaved baseline runs. "
+            f"Sourceless vs with sources: {ratio(sourceless_first / regular_first)} cold first request, "
+            f"{variants.sourceless_bytes / variants.with_sources_bytes:.0%} of the bytes"
+        )
+        summary.add(
+            f"cold first request: {shipped.name}, sourceless layer vs with sources",
+            ratio(sourceless_first / regular_first),
+            f"{ms(sourceless_first)} vs {ms(regular_first)}",
+            "<= 1.0x (no worse)",
+            met(sourceless_first <= regular_first * 1.03),
+        )
+        results["layer_variants"] = {
+            "with_sources_first_ms": [r.first_ms for r in variants.with_sources],
+            "sourceless_first_ms": [r.first_ms for r in variants.sourceless],
+            "baseline_first_ms": [r.first_ms for r in variants.baseline],
+            "with_sources_bytes": variants.with_sources_bytes,
+            "sourceless_bytes": variants.sourceless_bytes,
         }
     baseline_imports = [item.baseline_import_ms for item in cold]
     if baseline_imports:

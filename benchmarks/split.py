@@ -104,13 +104,13 @@ class Split:
     def install(self) -> None:
         from aws_lambda_powertools.metrics.provider.cloudwatch_emf import cloudwatch
         from leadhooks import deliveries, secrets, web
-        from leadhooks.logic import delivery
+        from leadhooks.logic import caller, delivery
         from leadhooks.vendors.vitec import client as vitec_client
 
         self.wrap(deliveries.DeliveryStore, "_call", PHASES[0])
         self.wrap(vitec_client, "send", PHASES[1])
         self.wrap(secrets, "_read_json_secret", PHASES[2])
-        self.wrap(delivery, "authenticate", PHASES[3])
+        self.wrap(caller, "authenticate", PHASES[3])
         self.wrap(delivery, "parse_body", PHASES[4])
         self.wrap(delivery, "to_native", PHASES[4])
         self.wrap(delivery, "_validate", PHASES[5])
