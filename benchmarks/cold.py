@@ -270,7 +270,7 @@ COMPONENTS: tuple[tuple[str, str], ...] = (
     ("delivery record store (DynamoDB client)", _IDEMPOTENCY),
     ("import functions.vitec_person_lead.app", "import functions.vitec_person_lead.app"),
     (
-        "  + SecretsProvider() + DynamoDBPersistenceLayer() (write path, before any I/O)",
+        "  + SecretsProvider() + delivery record store (write path, before any I/O)",
         f"import functions.vitec_person_lead.app; {_SECRETS}; {_IDEMPOTENCY}",
     ),
     ("import functions.vitec_get_contacts.app", "import functions.vitec_get_contacts.app"),
