@@ -270,7 +270,7 @@ COMPONENTS: tuple[tuple[str, str], ...] = (
     ("delivery record store (DynamoDB client)", _IDEMPOTENCY),
     ("import functions.vitec_person_lead.app", "import functions.vitec_person_lead.app"),
     (
-        "  + SecretsProvider() + DynamoDBPersistenceLayer() (write path, before any I/O)",
+        "  + SecretsProvider() + delivery record store (write path, before any I/O)",
         f"import functions.vitec_person_lead.app; {_SECRETS}; {_IDEMPOTENCY}",
     ),
     ("import functions.vitec_get_contacts.app", "import functions.vitec_get_contacts.app"),
@@ -313,3 +313,158 @@ def measure_components(python: str, product_env: dict[str, str], runs: int) -> l
                 if round_no:
                     samples[label].append(float(result.read_text()))
     return [(label, statistics.median(samples[label])) for label, _ in COMPONENTS]
+
+
+# ---- each function's import graph ----------------------------------------------------------------
+
+IMPORTS_SCRIPT = """
+import json, os, sys, time
+before = set(sys.modules)
+t0 = time.perf_counter()
+__import__(os.environ["BENCH_MODULE"])
+elapsed = (time.perf_counter() - t0) * 1e3
+loaded = sorted(set(sys.modules) - before)
+with open(os.environ["BENCH_RESULT"], "w") as out:
+    json.dump({"import_ms": elapsed, "modules": loaded}, out)
+"""
+
+
+@dataclass
+class ImportGraph:
+    """What `import functions.<name>.app` loads in a fresh process, and how long it takes."""
+
+    function: str
+    vendor: str | None  # the function's own vendor (None: none, or any for the replay worker)
+    import_ms: list[float]
+    modules: list[str]
+
+    @property
+    def leadhooks_modules(self) -> list[str]:
+        return [m for m in self.modules if m == "leadhooks" or m.startswith("leadhooks.")]
+
+    def loaded(self, package: str) -> bool:
+        return any(m == package or m.startswith(f"{package}.") for m in self.modules)
+
+    @property
+    def vendor_packages(self) -> list[str]:
+        return sorted(
+            {
+                m.split(".")[2]
+                for m in self.leadhooks_modules
+                if m.startswith("leadhooks.vendors.") and m.count(".") >= 2
+            }
+            - {"common", "model_base", "normalise"}
+        )
+
+    @property
+    def problems(self) -> list[str]:
+        found = [f"imports {v}" for v in self.vendor_packages if self.vendor is not None and v != self.vendor]
+        found += [f"imports {p}" for p in ("leadhooks_ops", "leadhooks.ops") if self.loaded(p)]
+        found += [f"imports {p} at import" for p in ("phonenumbers", "stdnum", "boto3") if self.loaded(p)]
+        return found
+
+
+def measure_imports(
+    python: str, functions: list[tuple[str, str | None]], product_env: dict[str, str], runs: int
+) -> list[ImportGraph]:
+    """`runs` fresh processes per function (after one discarded run that writes the .pyc files)."""
+    env = child_env(product_env)
+    graphs: list[ImportGraph] = []
+    with tempfile.TemporaryDirectory(prefix="leadhooks-bench-") as tmp:
+        result = Path(tmp) / "result.json"
+        for name, vendor in functions:
+            times: list[float] = []
+            modules: list[str] = []
+            for run_no in range(runs + 1):
+                proc = subprocess.run(
+                    [python, "-c", IMPORTS_SCRIPT],
+                    env={**env, "BENCH_MODULE": f"functions.{name}.app", "BENCH_RESULT": str(result)},
+                    cwd=tmp,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                    check=False,
+                )
+                if proc.returncode != 0:
+                    raise RuntimeError(f"import of functions.{name}.app failed:\n{proc.stderr[-2000:]}")
+                data = json.loads(result.read_text())
+                modules = data["modules"]
+                if run_no:
+                    times.append(data["import_ms"])
+            graphs.append(ImportGraph(name, vendor, times, modules))
+    return graphs
+
+
+# ---- the layer's bytecode: .py + __pycache__ (today) vs sourceless .pyc only -----------------------
+
+
+def _layer_copy(python: str, layer_site: Path, target: Path, *, sourceless: bool) -> int:
+    """The layer's packages (this machine's builds of the same pins, from the bench venv) plus leadhooks,
+    compiled by the measured Python as layers/leadhooks/Makefile compiles them; returns the bytes."""
+    purelib = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    site = Path(purelib)
+    no_cache = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in layer_packages(layer_site):
+        source = site / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=no_cache)
+        elif source.is_file():
+            shutil.copy2(source, target / name)
+    shutil.copytree(REPO / "shared" / "leadhooks", target / "leadhooks", ignore=no_cache)
+    shutil.rmtree(target / "leadhooks" / "ops", ignore_errors=True)
+    args = ["-b"] if sourceless else ["--invalidation-mode", "unchecked-hash"]
+    subprocess.run([python, "-m", "compileall", "-q", "-j", "0", *args, str(target)], check=True)
+    if sourceless:
+        for source_file in target.rglob("*.py"):
+            source_file.unlink()
+    return sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
+
+
+@dataclass
+class LayerVariants:
+    with_sources: list[ColdRun]
+    sourceless: list[ColdRun]
+    baseline: list[ColdRun]
+    with_sources_bytes: int
+    sourceless_bytes: int
+
+
+def measure_layer_variants(
+    python: str, spec: FunctionSpec, product_env: dict[str, str], layer_site: Path, runs: int
+) -> LayerVariants:
+    """Cold runs of `spec` from two copies of the layer, interleaved with baseline runs: (1) sources
+    with their .pyc in __pycache__ (the layer as built today), (2) sourceless: `compileall -b`, then
+    every .py deleted. Bytecode writing is off, as on Lambda's read-only /opt."""
+    with tempfile.TemporaryDirectory(prefix="leadhooks-bench-layer-") as tmp:
+        regular, sourceless = Path(tmp) / "regular", Path(tmp) / "sourceless"
+        regular.mkdir()
+        sourceless.mkdir()
+        regular_bytes = _layer_copy(python, layer_site, regular, sourceless=False)
+        sourceless_bytes = _layer_copy(python, layer_site, sourceless, sourceless=True)
+        envs = {
+            name: child_env(
+                product_env, {"PYTHONPATH": f"{path}{os.pathsep}{REPO}", "PYTHONDONTWRITEBYTECODE": "1"}
+            )
+            for name, path in (("regular", regular), ("sourceless", sourceless))
+        }
+        event = sample_event(spec)[0]
+        baseline_env = child_env(product_env)
+        out = LayerVariants([], [], [], regular_bytes, sourceless_bytes)
+        for round_no in range(runs + 1):
+            order = ["regular", "sourceless", "baseline"]
+            order = order[round_no % 3 :] + order[: round_no % 3]
+            for which in order:
+                if which == "baseline":
+                    run = run_cold(python, spec.baseline_handler, fresh(event), baseline_env)[0]
+                else:
+                    run = run_cold(python, spec.handler, fresh(event), envs[which])[0]
+                if round_no:
+                    {"regular": out.with_sources, "sourceless": out.sourceless, "baseline": out.baseline}[
+                        which
+                    ].append(run)
+        return out

@@ -63,8 +63,12 @@ def rss_kb() -> tuple[int, int]:
 
 
 def warm(config: dict[str, Any]) -> dict[str, Any]:
+    import os
+
+    import boto3
     import requests
 
+    from benchmarks.split import Split, capture_store_calls, with_record_id
     from local.config import SECRETS, VITEC_SECRET_ID
 
     handler = load_handler("vitec_person_lead")
@@ -72,12 +76,19 @@ def warm(config: dict[str, Any]) -> dict[str, Any]:
     # The exact vendor request the handler sends, from its own dry run.
     dry = invoke(handler, fresh(template, query={"dryRun": "true"}), 0)
     vendor_request = json.loads(dry["body"])["vendorRequest"]
+    # The exact delivery record calls one new delivery makes (claim PutItem, final UpdateItem), from a
+    # real request: the floor replays them with boto3 directly, each time for a new record id.
+    with capture_store_calls() as store_calls:
+        invoke(handler, fresh(template), 0)
     url = f"{config['vitec_base_url'].rstrip('/')}/{vendor_request['path'].lstrip('/')}"
     body = json.dumps(vendor_request["body"], ensure_ascii=False).encode()
     customers: dict[str, Any] = SECRETS[VITEC_SECRET_ID]["customers"]  # type: ignore[assignment]
     login = customers[config["customer_id"]]
     session = requests.Session()
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    dynamodb = boto3.client("dynamodb")
+    table = os.environ["IDEMPOTENCY_TABLE"]
+    floor_ids = iter(range(1, 10_000_000))
 
     def direct() -> None:
         response = session.post(
@@ -86,39 +97,60 @@ def warm(config: dict[str, Any]) -> dict[str, Any]:
         if response.status_code != 200:
             raise RuntimeError(f"direct post answered {response.status_code}: {response.text[:300]}")
 
-    def measure(n: int, warmup: int) -> tuple[list[float], list[float]]:
+    def floor() -> None:
+        """The design's own floor: claim the record, post, record the answer; nothing else."""
+        calls = with_record_id(store_calls, f"bench-floor#{os.getpid()}#{next(floor_ids)}")
+        claim, rest = calls[0], calls[1:]
+        getattr(dynamodb, claim[0])(TableName=table, **claim[1])
+        direct()
+        for operation, params in rest:
+            getattr(dynamodb, operation)(TableName=table, **params)
+
+    def measure(n: int, warmup: int) -> tuple[list[float], list[float], list[float]]:
         handler_ms: list[float] = []
         direct_ms: list[float] = []
+        floor_ms: list[float] = []
         for i in range(warmup + n):
             event = fresh(template)
-            pair: list[tuple[Callable[[], Any], list[float]]] = [
+            trio: list[tuple[Callable[[], Any], list[float]]] = [
                 (functools.partial(invoke, handler, event, i), handler_ms),
                 (direct, direct_ms),
+                (floor, floor_ms),
             ]
-            if i % 2:
-                pair.reverse()
-            for call, sink in pair:
+            trio = trio[i % 3 :] + trio[: i % 3]  # each path goes first, second and third in turn
+            for call, sink in trio:
                 elapsed = timed(call)
                 if i >= warmup:
                     sink.append(elapsed)
-        return handler_ms, direct_ms
+        return handler_ms, direct_ms, floor_ms
 
-    handler_ms, direct_ms = measure(int(config["n"]), int(config["warmup"]))
+    handler_ms, direct_ms, floor_ms = measure(int(config["n"]), int(config["warmup"]))
     result: dict[str, Any] = {
         "handler_ms": handler_ms,
         "direct_ms": direct_ms,
+        "floor_ms": floor_ms,
+        "floor_calls": [operation for operation, _ in store_calls],
         "url_path": vendor_request["path"],
     }
     result["dynamodb_put_ms"] = dynamodb_round_trips(30)
+    split_n = int(config.get("split_n", 0))
+    if split_n:
+        counter = iter(range(1, 10_000_000))
+        result["split_ms"] = Split().measure(lambda: invoke(handler, fresh(template), next(counter)), split_n)
     latency_ms, latency_n = int(config.get("latency_ms", 0)), int(config.get("latency_n", 0))
     if latency_ms and latency_n:
         faults = f"{config['vitec_base_url'].rstrip('/')}/_sandbox/faults"
         requests.post(faults, json={"latencyMs": latency_ms}, timeout=5).raise_for_status()
         try:
-            slow_handler, slow_direct = measure(latency_n, 2)
+            slow_handler, slow_direct, slow_floor = measure(latency_n, 2)
         finally:
             requests.delete(faults, timeout=5)
-        result.update(latency_ms=latency_ms, slow_handler_ms=slow_handler, slow_direct_ms=slow_direct)
+        result.update(
+            latency_ms=latency_ms,
+            slow_handler_ms=slow_handler,
+            slow_direct_ms=slow_direct,
+            slow_floor_ms=slow_floor,
+        )
     return result
 
 
@@ -208,8 +240,42 @@ def memory(config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def pacing(config: dict[str, Any]) -> dict[str, Any]:
+    """AWS round trips per warm delivery, by service and operation, with leadhooks.pacing in place.
+
+    Counts every botocore API call the process makes (BaseClient._make_api_call), so whatever the
+    pacing module calls (DynamoDB token bucket, SQS, ...) shows up beside the delivery record's two.
+    """
+    from collections import Counter
+
+    from botocore.client import BaseClient
+
+    handler = load_handler("vitec_person_lead")
+    template, _ = sample_event(BY_NAME["vitec_person_lead"])
+    for i in range(3):  # warm: secrets cached, clients built
+        invoke(handler, fresh(template), i)
+    calls: Counter[str] = Counter()
+    original = BaseClient._make_api_call
+
+    def counting(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+        calls[f"{self.meta.service_model.service_name}.{operation_name}"] += 1
+        return original(self, operation_name, api_params)
+
+    n = int(config["n"])
+    elapsed: list[float] = []
+    BaseClient._make_api_call = counting  # type: ignore[method-assign]
+    try:
+        for i in range(n):
+            event = fresh(template)
+            elapsed.append(timed(functools.partial(invoke, handler, event, i)))
+    finally:
+        BaseClient._make_api_call = original  # type: ignore[method-assign]
+    return {"n": n, "calls": dict(calls), "handler_ms": elapsed}
+
+
 MODES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "warm": warm,
+    "pacing": pacing,
     "fanout": fanout,
     "memory": memory,
 }

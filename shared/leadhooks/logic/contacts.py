@@ -12,7 +12,7 @@ from leadhooks.catalog import entry as catalog_entry
 from leadhooks.core import InboundRequest, Outcome
 from leadhooks.errors import AuthenticationError, BadRequestError, InputValidationError
 from leadhooks.inbound.scope import authorize, customer_text
-from leadhooks.logic.delivery import authenticate_request, valid_delivery_id
+from leadhooks.logic.caller import authenticate_request, valid_delivery_id
 from leadhooks.models.api import ContactsResponse, DeliveryResponse, field_errors_from_validation
 from leadhooks.observability import logger
 from leadhooks.vendors.vitec.models import MAX_CONTACT_IDS_PER_REQUEST, ContactsQuery

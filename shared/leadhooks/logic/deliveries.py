@@ -14,7 +14,7 @@ from leadhooks.core import InboundRequest, Outcome
 from leadhooks.deliveries import DeliveryKey, get_store
 from leadhooks.errors import AuthenticationError, BadRequestError, NotFoundError
 from leadhooks.inbound.scope import authorize
-from leadhooks.logic.delivery import authenticate_request
+from leadhooks.logic.caller import authenticate_request
 from leadhooks.models.api import DeliveryState
 from leadhooks.observability import logger
 

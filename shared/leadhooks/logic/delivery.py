@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from leadhooks import queues
 from leadhooks.catalog import entry as catalog_entry
 from leadhooks.core import InboundRequest, Outcome, VendorOperation
 from leadhooks.deliveries import DeliveryKey, Lease, Record, StoredAnswer, get_store, iso, now_s
@@ -32,12 +30,12 @@ from leadhooks.errors import (
     QueueUnavailableError,
     VendorError,
 )
-from leadhooks.failures import FailureEnvelope, LastError
 from leadhooks.inbound.adapters import AdaptedInput, parse_body, to_native
-from leadhooks.inbound.auth import AuthResult, authenticate
+from leadhooks.inbound.auth import AuthResult
 from leadhooks.inbound.mapping import ClientMapping
 from leadhooks.inbound.scope import authorize, customer_in
-from leadhooks.logic.oversized import keep_oversized, too_large_message
+from leadhooks.logic.caller import DELIVERY_ID as _DELIVERY_ID
+from leadhooks.logic.caller import authenticate_request, valid_delivery_id
 from leadhooks.models.api import (
     DeliveryResponse,
     ErrorBody,
@@ -61,17 +59,12 @@ from leadhooks.settings import get_settings
 from leadhooks.vendors.model_base import OperationRequest, VendorModel
 from leadhooks.vendors.normalise import prepare
 
-_DELIVERY_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
+if TYPE_CHECKING:
+    from leadhooks.failures import FailureEnvelope
 
-
-def authenticate_request(inbound: InboundRequest) -> AuthResult:
-    """DESIGN §4: before anything else, including parsing. The result names the client (`auth.client`)."""
-    return authenticate(inbound.headers, inbound.raw_body, inbound_clients())
-
-
-def valid_delivery_id(value: str) -> bool:
-    """A caller-chosen delivery id (event_id, webhook-id, Idempotency-Key) fit to store and echo."""
-    return bool(_DELIVERY_ID.match(value))
+# The failure path's modules (leadhooks.queues, .failures, .archive, .logic.oversized) are imported where
+# a delivery is queued or parked: a delivered lead never loads them (cold start, docs/benchmarks.md).
+__all__ = ["authenticate_request", "deliver", "valid_delivery_id"]
 
 
 def choose_delivery_id(inbound: InboundRequest, auth: AuthResult, adapted: AdaptedInput) -> str:
@@ -163,6 +156,8 @@ class Delivery:
 def envelope_for(
     spec: VendorOperation, key: DeliveryKey, model: OperationRequest | None, **extra: Any
 ) -> FailureEnvelope:
+    from leadhooks.failures import FailureEnvelope
+
     return FailureEnvelope(
         delivery_id=key.delivery_id,
         operation=spec.name,
@@ -276,7 +271,6 @@ def _apply(delivery: Delivery, lease: Lease | None, attempt: Attempt, decision: 
     spec, store = delivery.spec, get_store()
     give_back = gives_back_the_bound(attempt.kind)
     detail = {"kind": str(attempt.kind), "vendorStatus": getattr(attempt.error, "vendor_status", None)}
-    last_error = LastError.from_exception(attempt.error) if attempt.error is not None else None
     if decision.action is Action.DELIVERED:
         count("Delivered", operation=spec.name)
         logger.info("delivered", extra={"deliveryId": delivery.delivery_id, "operation": spec.name})
@@ -297,6 +291,10 @@ def _apply(delivery: Delivery, lease: Lease | None, attempt: Attempt, decision: 
         assert attempt.error is not None
         attempt.error.delivery_id = delivery.delivery_id
         raise attempt.error
+    from leadhooks import queues
+    from leadhooks.failures import LastError
+
+    last_error = LastError.from_exception(attempt.error) if attempt.error is not None else None
     envelope = envelope_for(
         spec, delivery.key, delivery.model, last_error=last_error, fingerprint=delivery.fingerprint
     )
@@ -390,6 +388,9 @@ def park_invalid(
         held = None  # park without the record: a duplicate parked copy beats a lost lead
     if isinstance(held, Outcome):
         return held
+    from leadhooks import queues
+    from leadhooks.failures import LastError
+
     envelope = envelope_for(
         delivery.spec, delivery.key, None, errors=exc.details, last_error=LastError.from_exception(exc)
     )
@@ -431,6 +432,8 @@ def deliver(spec: VendorOperation, inbound: InboundRequest) -> Outcome:
     entry = catalog_entry(spec.name)
     limit = get_settings().max_body_bytes
     if len(inbound.raw_body) > limit:
+        from leadhooks.logic.oversized import keep_oversized, too_large_message
+
         if auth.signed and not inbound.dry_run:  # a webhook sender: keep it (logic/oversized.py)
             return keep_oversized(spec, inbound, fallback_delivery_id(inbound), limit)
         raise PayloadTooLargeError(
