@@ -92,13 +92,16 @@ def send(
     *,
     vendor: str,
     retry_lost_answer: bool,
+    retry_throttled: bool = True,
     policy: RetryPolicy | None = None,
     **kwargs: Any,
 ) -> requests.Response:
     """Send with the retry policy; return the final response for the client to classify.
 
     Raises TransientVendorError when retries are exhausted, AnswerLostError when the request may
-    have reached the vendor and the operation is not safe to repeat.
+    have reached the vendor and the operation is not safe to repeat. With `retry_throttled` off a 429
+    is raised at once: a paced write is queued for its customer's next slot instead (leadhooks.pacing),
+    since a retry here would be one more request over the vendor's limit.
     """
     policy = policy or RetryPolicy.from_settings()
     session = get_session()
@@ -140,7 +143,8 @@ def send(
                 vendor_status=response.status_code,
                 retry_after_s=retry_after,
             )
-        if attempt == policy.attempts:
+        throttled = last is not None and last.vendor_status == 429
+        if attempt == policy.attempts or (throttled and not retry_throttled):
             break
         delay = policy.backoff(attempt, retry_after)
         if time.monotonic() - started + delay + policy.read_timeout_s > policy.budget_s:

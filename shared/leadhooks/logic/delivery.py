@@ -8,12 +8,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from leadhooks import pacing
 from leadhooks.core import InboundRequest, Outcome, VendorOperation
 from leadhooks.errors import (
     AnswerLostError,
@@ -24,6 +26,7 @@ from leadhooks.errors import (
     PayloadTooLargeError,
     PermanentVendorError,
     TransientVendorError,
+    VendorError,
 )
 from leadhooks.failures import FailureEnvelope, LastError, enqueue_failure, park
 from leadhooks.idempotency import call_once, idempotent
@@ -110,6 +113,11 @@ def _envelope(
 
 def send_to_vendor(spec: VendorOperation, delivery_id: str, model: OperationRequest) -> StoredOutcome:
     """Call the vendor once (with the in-request retry policy) and keep the delivery whatever happens."""
+    # Pacing (leadhooks.pacing), the API path's one call site: the customer's shared budget says
+    # whether this write goes now or waits for the slot it was given, on the failure queue.
+    wait = pacing.acquire(spec.vendor, model.customer_id)
+    if wait > 0:
+        return _queue_paced(spec, delivery_id, model, wait)
     try:
         result = spec.call(model)
     except AnswerLostError as exc:
@@ -152,7 +160,24 @@ def _queue(
     spec: VendorOperation, delivery_id: str, model: OperationRequest, exc: LeadhooksError
 ) -> StoredOutcome:
     envelope = _envelope(spec, delivery_id, model, last_error=LastError.from_exception(exc))
-    enqueue_failure(envelope, delay_s=get_settings().replay_backoff_s[0])
+    delay = get_settings().replay_backoff_s[0]
+    if isinstance(exc, VendorError) and exc.vendor_status == 429 and pacing.enabled():
+        # Throttled: back once the customer's budget allows, not after the outage back-off.
+        envelope.throttled = 1
+        delay = pacing.throttle_delay(exc.retry_after_s)
+    enqueue_failure(envelope, delay_s=delay)
+    body = DeliveryResponse(delivery_id=delivery_id, status="queued")
+    return StoredOutcome(status=202, body=body.to_body())
+
+
+def _queue_paced(
+    spec: VendorOperation, delivery_id: str, model: OperationRequest, wait_s: float
+) -> StoredOutcome:
+    """Over budget: queued with its reserved slot, which the replay worker keeps (no attempt used)."""
+    envelope = _envelope(spec, delivery_id, model)
+    envelope.pacing_slot_at = time.time() + wait_s
+    enqueue_failure(envelope, delay_s=pacing.queue_delay(wait_s))
+    count("PacedQueued", vendor=spec.vendor, customer=model.customer_id)
     body = DeliveryResponse(delivery_id=delivery_id, status="queued")
     return StoredOutcome(status=202, body=body.to_body())
 

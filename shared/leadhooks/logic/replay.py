@@ -16,6 +16,7 @@ Called by `functions/failure_replay` through Powertools batch processing, once p
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -23,6 +24,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ValidationError
 
+from leadhooks import pacing
 from leadhooks.catalog import write_operation
 from leadhooks.core import VendorOperation
 from leadhooks.errors import (
@@ -33,7 +35,15 @@ from leadhooks.errors import (
     PermanentVendorError,
     VendorError,
 )
-from leadhooks.failures import FailureEnvelope, LastError, ParkReason, get_sqs, park, parse_envelope
+from leadhooks.failures import (
+    FailureEnvelope,
+    LastError,
+    ParkReason,
+    enqueue_failure,
+    get_sqs,
+    park,
+    parse_envelope,
+)
 from leadhooks.idempotency import call_once, idempotent
 from leadhooks.models.api import field_errors_from_validation
 from leadhooks.observability import count, logger
@@ -85,6 +95,12 @@ def _replay(
 ) -> None:
     attempt = current_attempt(record, envelope)
     log = {"deliveryId": envelope.delivery_id, "operation": spec.name, "attempt": attempt}
+    # Pacing (leadhooks.pacing), the replay path's one call site: a delivery queued with a reserved
+    # slot goes at that slot; any other takes the customer's next one, or waits for it.
+    wait = pacing.acquire(spec.vendor, model.customer_id, envelope.pacing_slot_at)
+    if wait > 0:
+        _defer(envelope, attempt, wait, reserved=True)
+        return
     try:
         sent = _deliver_once(spec, envelope.delivery_id, model)
     except PermanentVendorError as exc:
@@ -101,6 +117,11 @@ def _replay(
     except LeadhooksError as exc:  # transient vendor errors, configuration, idempotency store busy
         if isinstance(exc, VendorError):
             count("VendorError", vendor=spec.vendor, status=str(exc.vendor_status or "network"))
+            if exc.vendor_status == 429 and pacing.enabled() and envelope.throttled < pacing.MAX_THROTTLED:
+                envelope.throttled += 1  # throttled: pacing, not an attempt (bounded)
+                envelope.last_error = LastError.from_exception(exc)
+                _defer(envelope, attempt, pacing.throttle_delay(exc.retry_after_s), reserved=False)
+                return
         _retry_later(record, envelope, attempt, exc)
         return
     except Exception as exc:  # a bug or an unexpected library error: keep the delivery, retry, then park
@@ -115,6 +136,16 @@ def _replay(
     else:
         count("ReplayDuplicate", operation=spec.name)
         logger.info("already delivered by an earlier replay; not sent again", extra=log)
+
+
+def _defer(envelope: FailureEnvelope, attempt: int, wait_s: float, *, reserved: bool) -> None:
+    """Back on the failure queue as a fresh message (SQS's receive count starts again), with the same
+    attempt number: waiting for the customer's budget is never an attempt and never parks a delivery.
+    If the queue write fails this raises, and the record stays on the queue."""
+    envelope.attempt = attempt
+    envelope.pacing_slot_at = time.time() + wait_s if reserved else None
+    enqueue_failure(envelope, delay_s=pacing.queue_delay(wait_s))
+    count("PacedQueued", vendor=envelope.operation.split("_", 1)[0], customer=envelope.customer_id or "-")
 
 
 # ---- decoding --------------------------------------------------------------------------------

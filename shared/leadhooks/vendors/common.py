@@ -8,7 +8,7 @@ from typing import Any
 
 import requests
 
-from leadhooks.errors import AnswerLostError, PermanentVendorError, VendorAuthError
+from leadhooks.errors import AnswerLostError, PermanentVendorError, TransientVendorError, VendorAuthError
 from leadhooks.masking import mask_text
 
 
@@ -51,6 +51,22 @@ def raise_for_vendor_status(response: requests.Response, vendor: str, customer_i
                 for reason in reasons if isinstance(reasons, list) else [reasons]:
                     details.append({"field": str(field), "reason": mask_text(str(reason))[:300]})
     raise PermanentVendorError(message, vendor=vendor, vendor_status=status, details=details)
+
+
+def retry_throttled_in_request(method: str) -> bool:
+    """Writes are paced (leadhooks.pacing): a 429 queues them for a later slot. Reads are not paced and
+    have nothing to queue, so the in-request retry stays theirs."""
+    from leadhooks import pacing
+
+    return method == "GET" or not pacing.enabled()
+
+
+def note_throttle(exc: TransientVendorError, vendor: str, customer_id: str) -> None:
+    """A vendor 429 slows the customer down for every instance (leadhooks.pacing)."""
+    if exc.vendor_status == 429:
+        from leadhooks import pacing
+
+        pacing.penalise(vendor, customer_id, exc.retry_after_s)
 
 
 class AuthCooldown:
