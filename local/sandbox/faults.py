@@ -1,5 +1,7 @@
 """Fault injection: what a flaky vendor or its load balancer does to a client.
 
+`rateLimitRps` is kept here with the other settings; traffic.RateLimiter applies it.
+
 Decisions are drawn from one RNG under one lock, so `seed` makes a run reproducible when
 requests arrive in the same order, and `failNext` gives tests a deterministic failure.
 """
@@ -73,6 +75,7 @@ class Faults:
             "lostAnswerRate": 0.0,
             "failNext": 0,
             "seed": None,
+            "rateLimitRps": 0,
         }
 
     def snapshot(self) -> dict[str, Any]:
@@ -140,6 +143,16 @@ class Faults:
                     errors[key] = "expected an integer >= 0"
                 else:
                     checked[key] = count
+            elif key == "rateLimitRps":
+                if (
+                    isinstance(value, bool)
+                    or not isinstance(value, int | float)
+                    or not math.isfinite(value)
+                    or value < 0
+                ):
+                    errors[key] = "expected requests per second >= 0 (0 = no limit)"
+                else:
+                    checked[key] = value
             elif key == "seed":
                 if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                     errors[key] = "expected an integer, or null"
@@ -167,6 +180,10 @@ class Faults:
                 status = self._rng.choice(config["statuses"])
                 return Decision(latency_s, drop=False, status=status, retry_after_s=retry_after)
             return Decision(latency_s, drop=False, status=None, retry_after_s=retry_after)
+
+    def rate_limit_rps(self) -> float:
+        with self._lock:
+            return float(self._config["rateLimitRps"])
 
     def lose_answer(self) -> bool:
         with self._lock:

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from local.sandbox.store import Store
-from local.sandbox.validate import JsonObj, field, text_or_none
+from local.sandbox.validate import JsonObj, as_int, as_text, field, is_bool, is_int, text_or_none
 from local.sandbox.wire import BodyError, RejectedError, Reply, Request, Route, json_reply, route
 
 VENDOR = "omnicasa"
@@ -22,12 +22,15 @@ MASK = "*****"
 
 _SECRET_IN_PATH = re.compile(r"(/techworks/contactonme/)[^/?#\s]+", re.IGNORECASE)
 
-# The documented MediaLinkContactOnMeParameters fields and their JSON types.
+# The documented MediaLinkContactOnMeParameters fields and their types, omnicasa-contactonme.txt:22-230.
+# Every one is "None." under Additional information: none is required, so an empty body is taken.
 _TEXT_FIELDS = (
     "Name", "FirstName", "AddressTitle", "LetterTitle", "Address", "City", "Zip", "Email", "Password",
     "PhoneNumber", "GSM", "Subject", "Content", "Profession", "Fax", "CategorieIds", "CompanyName",
 )  # fmt: skip
-_INT_FIELDS = ("OfficeId", "SourceId", "CountryId", "PropertyId", "LanguageIdFromParameter", "LanguageId")
+_INT_FIELDS = (
+    "CustomerId", "OfficeId", "SourceId", "CountryId", "PropertyId", "LanguageIdFromParameter", "LanguageId",
+)  # fmt: skip
 _BOOL_FIELDS = ("IsReceivedEmail", "IsWriteLogSQL")
 # What the sandbox keeps of a person (never the password).
 _PERSON_FIELDS = (
@@ -35,6 +38,8 @@ _PERSON_FIELDS = (
     "GSM", "OfficeId", "IsReceivedEmail", "SourceId", "CountryId", "Profession", "Fax", "CategorieIds",
     "CompanyName", "LanguageId",
 )  # fmt: skip
+# Stats, rate limit and records name an Omnicasa call by its CustomerId, or this when it has none.
+NO_CUSTOMER = "omnicasa"
 
 
 def mask_path(path: str) -> str:
@@ -43,53 +48,56 @@ def mask_path(path: str) -> str:
 
 
 def result(success: bool, code: int = 0, message: str = "", value: int = 0) -> Reply:
+    """ReturnResultOfInt32, omnicasa-contactonme.txt:300-348: errors are Success false, Code, Message."""
     return json_reply(200, {"Success": success, "Code": code, "Message": message, "Value": value})
 
 
-def failure(code: int, message: str) -> RejectedError:
-    return RejectedError(result(False, code, message))
-
-
-def _customer_id(value: Any) -> int:
-    """Newtonsoft reads "101" as 101 for an int, and a missing int as 0 (no such customer)."""
-    if value is None:
-        return 0
-    if isinstance(value, bool):
-        raise failure(400, "Invalid value for field(s): CustomerId.")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    raise failure(400, "Invalid value for field(s): CustomerId.")
+def customer_key(body: Any) -> str:
+    """The body's CustomerId as text ("101"), or NO_CUSTOMER when it has none."""
+    value = as_int(field(body, "CustomerId")) if isinstance(body, dict) else None
+    return NO_CUSTOMER if value is None else str(value)
 
 
 def _type_errors(body: JsonObj) -> list[str]:
+    """Only what Newtonsoft cannot bind to the documented type (validate.py) is refused."""
     wrong = []
     for name in _TEXT_FIELDS:
         value = field(body, name)
-        if value is not None and not isinstance(value, str):
+        if value is not None and as_text(value) is None:
             wrong.append(name)
     for name in _INT_FIELDS:
         value = field(body, name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        if value is not None and not is_int(value):
             wrong.append(name)
     for name in _BOOL_FIELDS:
         value = field(body, name)
-        if value is not None and not isinstance(value, bool):
+        if value is not None and not is_bool(value):
             wrong.append(name)
     return wrong
 
 
 class OmnicasaApi:
-    def __init__(self, store: Store, secret_key: str, customer_ids: list[int]) -> None:
+    def __init__(self, store: Store, secret_key: str) -> None:
+        # The seed's customers are only examples: any CustomerId (or none) is taken, no doc rule.
         self._store = store
         self._secret = secret_key.encode()
-        self._customer_ids = set(customer_ids)
+        self._path = re.compile(rf"^{PREFIX}/", re.IGNORECASE)
 
     def routes(self) -> list[Route]:
         return [route("POST", rf"^{PREFIX}/techworks/contactonme/([^/]+)/?$", self.contact_on_me)]
 
+    def customer_of(self, request: Request) -> str | None:
+        """For stats and the rate limit: the body's CustomerId, else NO_CUSTOMER."""
+        if self._path.match(request.path) is None:
+            return None
+        try:
+            body = request.json_body(any_media_type=True)
+        except BodyError:
+            body = None
+        return customer_key(body)
+
     def contact_on_me(self, request: Request, params: tuple[str, ...]) -> Reply:
+        # omnicasa-contactonme.txt:10-16: secretKey "is used to authenticate user", Required.
         if not hmac.compare_digest(params[0].encode(), self._secret):
             return result(False, 401, "Secret key is not valid.")
         try:
@@ -98,23 +106,20 @@ class OmnicasaApi:
             if exc.unsupported_media:
                 raise RejectedError(json_reply(415, {"Message": str(exc)})) from None
             return result(False, 400, f"Request body is not valid: {exc}")
+        if body is None:
+            body = {}
         if not isinstance(body, dict):
             return result(False, 400, "Request body must be a MediaLinkContactOnMeParameters object.")
-        customer_id = _customer_id(field(body, "CustomerId"))
-        if customer_id not in self._customer_ids:
-            return result(False, 404, f"Customer {customer_id} not found.")
         wrong = _type_errors(body)
         if wrong:
             return result(False, 400, f"Invalid value for field(s): {', '.join(wrong)}.")
-        missing = []
-        if text_or_none(field(body, "Name")) is None:
-            missing.append("Name")
-        if not any(text_or_none(field(body, name)) for name in ("Email", "PhoneNumber", "GSM")):
-            missing.append("Email or PhoneNumber/GSM")
-        if missing:
-            return result(False, 400, f"Missing required field(s): {'; '.join(missing)}.")
+        customer = customer_key(body)
         person = {name: field(body, name) for name in _PERSON_FIELDS}
         with self._store.tx() as tx:
-            person_id = tx.upsert_omnicasa_person(customer_id, field(body, "Email"), person)
-            tx.add_record(VENDOR, "contact_on_me", str(customer_id), body, mask_path(request.path), person_id)
+            # omnicasa-contactonme.txt:3 "create/update person, task, history"; :302 the person id
+            # comes back in Value.
+            person_id = tx.upsert_omnicasa_person(
+                as_int(field(body, "CustomerId")) or 0, text_or_none(field(body, "Email")), person
+            )
+            tx.add_record(VENDOR, "contact_on_me", customer, body, mask_path(request.path), person_id)
         return result(True, value=person_id)

@@ -1,7 +1,8 @@
 """HTTP front of the vendor sandbox: routing, fault injection, inspection API, lifecycle.
 
 Vitec lives at the root and Omnicasa under /omnicasa, on one port, so the local stack needs
-one process. /_sandbox/* (health, fixtures, records, faults) is never subject to faults.
+one process. /_sandbox/* (health, fixtures, records, stats, faults) is never subject to faults,
+the rate limit or the stats.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from local.sandbox.faults import FaultConfigError, Faults, fault_reply
 from local.sandbox.omnicasa import OmnicasaApi, mask_path
 from local.sandbox.store import Store, load_fixtures
+from local.sandbox.traffic import RateLimiter, Stats
 from local.sandbox.validate import JsonObj
 from local.sandbox.vitec import VitecApi
 from local.sandbox.wire import BodyError, RejectedError, Reply, Request, Route, json_reply, no_content
@@ -30,6 +32,7 @@ DEFAULT_PORT = 4010
 DEFAULT_DB = ".local-data/sandbox.db"
 MAX_BODY_BYTES = 1_000_000
 INSPECTION_PREFIX = "/_sandbox"
+UNKNOWN_CUSTOMER = "-"  # stats key of a request no customer can be read from
 
 
 def fixtures_summary(fixtures: JsonObj) -> JsonObj:
@@ -62,12 +65,13 @@ class SandboxApp:
             self.faults.update(faults)  # before the store: a bad setting must not leave a DB open
         self.store = Store(db_path, fixtures)
         self.summary = fixtures_summary(fixtures)
-        omnicasa = fixtures["omnicasa"]
+        self.stats = Stats()
+        self.limiter = RateLimiter()
+        self.vitec = VitecApi(self.store, fixtures["vitec"]["customers"])
+        self.omnicasa = OmnicasaApi(self.store, fixtures["omnicasa"]["secretKey"])
         self.vendor_routes: list[Route] = [
-            *VitecApi(self.store, fixtures["vitec"]["customers"]).routes(),
-            *OmnicasaApi(
-                self.store, omnicasa["secretKey"], [c["customerId"] for c in omnicasa["customers"]]
-            ).routes(),
+            *self.vitec.routes(),
+            *self.omnicasa.routes(),
         ]
 
     def close(self) -> None:
@@ -98,6 +102,26 @@ class SandboxApp:
             404, {"message": f"No HTTP resource was found that matches the request URI '{uri}'."}
         )
 
+    def customer_of(self, request: Request) -> str:
+        """Whose request this is, for stats and the rate limit (never fails, never rejects)."""
+        for api in (self.vitec, self.omnicasa):
+            customer = api.customer_of(request)
+            if customer is not None:
+                return customer
+        # Any other path: the Basic login's customer if there is one.
+        return self.vitec.login_customer(request) or UNKNOWN_CUSTOMER
+
+    def throttle(self, request: Request) -> Reply | None:
+        """Count the request; a 429 with Retry-After if its customer is over `rateLimitRps`."""
+        customer = self.customer_of(request)
+        wait_s = self.limiter.acquire(customer, self.faults.rate_limit_rps())
+        self.stats.count(customer, throttled=wait_s is not None)
+        if wait_s is None:
+            return None
+        return json_reply(
+            429, {"message": "Too many requests. Try again later."}, {"Retry-After": str(wait_s)}
+        )
+
     def inspection(self, request: Request) -> Reply:
         name = request.path[len(INSPECTION_PREFIX) :].strip("/")
         method = request.method
@@ -110,9 +134,13 @@ class SandboxApp:
         if name == "records" and method == "DELETE":
             self.store.clear_records()
             return no_content()
+        if name == "stats" and method == "GET":
+            return json_reply(200, self.stats.snapshot())
+        if name == "stats" and method == "DELETE":
+            return json_reply(200, self.stats.clear())
         if name == "faults":
             return self._faults(request)
-        if name in ("health", "fixtures", "records"):
+        if name in ("health", "fixtures", "records", "stats"):
             return json_reply(405, {"error": f"{method} is not allowed on {request.path}"})
         return json_reply(404, {"error": f"unknown sandbox endpoint {request.path}"})
 
@@ -120,6 +148,7 @@ class SandboxApp:
         if request.method == "GET":
             return json_reply(200, self.faults.snapshot())
         if request.method == "DELETE":
+            self.limiter.clear()
             return json_reply(200, self.faults.clear())
         if request.method == "POST":
             try:
@@ -205,6 +234,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
         """The answer to send, or None to close the connection without one."""
         if request.path == INSPECTION_PREFIX or request.path.startswith(INSPECTION_PREFIX + "/"):
             return app.inspection(request)
+        throttled = app.throttle(request)  # the vendor's gateway: before faults and processing
+        if throttled is not None:
+            return throttled
         decision = app.faults.decide()
         if decision.latency_s > 0:
             time.sleep(decision.latency_s)

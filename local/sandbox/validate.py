@@ -1,19 +1,27 @@
-"""Reading and checking vendor JSON bodies the way ASP.NET model binding does.
+"""Reading and checking vendor JSON bodies the way ASP.NET model binding with Newtonsoft does.
 
-Both vendors run on ASP.NET with Newtonsoft.Json: property names match case-insensitively
-(that is why Vitec's own curl sample can say `sMSReminder`), unknown properties are ignored
-and `null` means "not given". Every failing field is collected, never just the first.
+Both vendors run on ASP.NET with Newtonsoft.Json. Where their docs are silent the sandbox binds
+like a tolerant Newtonsoft API:
+- property names match case-insensitively (Vitec's own curl sample says `sMSReminder`),
+- unknown properties are ignored and `null` means "not given",
+- a JSON primitive binds to a text field (Newtonsoft turns 12 into "12"),
+- booleans also bind from "true"/"false" and from numbers, integers and numbers from
+  numeric strings, enums from any name or number (no doc lists a complete set of members),
+- dates are ISO 8601, a date or a date-time.
+Only a value Newtonsoft cannot convert at all (an object where text is expected, "yes" for a
+boolean) is a field error. Every failing field is collected, never just the first.
+
+These are binding rules, not vendor rules: the vendor rules (required parts, the 20-id limit)
+live in vitec.py and omnicasa.py, each with the doc line it comes from.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
+import math
+from datetime import date, datetime
 from typing import Any
 
 JsonObj = dict[str, Any]
-
-_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 MSG_TEXT = "Ogiltigt värde, text förväntades"
 MSG_BOOL = "Ogiltigt värde, true eller false förväntades"
@@ -27,7 +35,7 @@ MSG_ENUM = "Ogiltigt värde"
 
 def field(obj: JsonObj | None, name: str) -> Any:
     """Newtonsoft binds property names case-insensitively, so the sandbox does too."""
-    if obj is None:
+    if not isinstance(obj, dict):
         return None
     if name in obj:
         return obj[name]
@@ -48,16 +56,88 @@ def dig(obj: Any, *names: str) -> Any:
     return current
 
 
-def text_or_none(value: Any) -> str | None:
-    """Blank strings count as absent: a blank e-mail must not match another blank e-mail."""
-    if isinstance(value, str) and value.strip():
-        return value.strip()
+def as_text(value: Any) -> str | None:
+    """What a .NET string property holds after binding `value` (None if it cannot)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, int | float):
+        return str(value)
     return None
 
 
-def length_message(label: str, max_len: int) -> str:
-    """Worded like Vitec's docs, e.g. 'Förnamn måste vara mellan 0 och 30 tecken'."""
-    return f"{label} måste vara mellan 0 och {max_len} tecken"
+def text_or_none(value: Any) -> str | None:
+    """Blank strings count as absent: a blank e-mail must not match another blank e-mail."""
+    text = as_text(value)
+    if text is not None and text.strip():
+        return text.strip()
+    return None
+
+
+def is_bool(value: Any) -> bool:
+    if isinstance(value, bool | int):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, str) and value.strip().lower() in ("true", "false", "")
+
+
+def as_bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value != 0
+    if isinstance(value, str) and value.strip():
+        return value.strip().lower() == "true"
+    return None
+
+
+def is_int(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, str):
+        text = value.strip()
+        return text.lstrip("+-").isdigit() and text.count("-") + text.count("+") <= 1
+    return False
+
+
+def as_int(value: Any) -> int | None:
+    if not is_int(value):
+        return None
+    return round(float(value)) if isinstance(value, float) else int(value)
+
+
+def is_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return True
+    if isinstance(value, str):
+        try:
+            return math.isfinite(float(value))
+        except ValueError:
+            return False
+    return False
+
+
+def is_iso_date(value: Any) -> bool:
+    """ISO 8601: a date ("2024-11-21") or a date-time with any fraction and offset."""
+    if not isinstance(value, str) or not value.strip():
+        return False
+    text = value.strip()
+    try:
+        if len(text) <= 10 and "T" not in text.upper():
+            date.fromisoformat(text)
+        else:
+            datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        return False
+    return True
 
 
 class Errors:
@@ -100,101 +180,47 @@ class Errors:
             return None
         return value
 
-    def text(
-        self,
-        parent: JsonObj | None,
-        name: str,
-        path: str,
-        max_len: int | None = None,
-        label: str | None = None,
-        required: str | None = None,
-    ) -> str | None:
-        return self.text_value(field(parent, name), path, max_len, label, required)
+    def text(self, parent: JsonObj | None, name: str, path: str) -> None:
+        self.text_value(field(parent, name), path)
 
-    def text_value(
-        self,
-        value: Any,
-        path: str,
-        max_len: int | None = None,
-        label: str | None = None,
-        required: str | None = None,
-    ) -> str | None:
-        if value is None or (isinstance(value, str) and not value.strip() and required):
-            if required:
-                self.add(path, required)
-            return None
-        if not isinstance(value, str):
+    def text_value(self, value: Any, path: str) -> None:
+        if value is not None and as_text(value) is None:
             self.add(path, MSG_TEXT)
-            return None
-        if max_len is not None and len(value) > max_len:
-            self.add(path, length_message(label or path, max_len))
-        return value
 
-    def text_list(
-        self,
-        parent: JsonObj | None,
-        name: str,
-        path: str,
-        max_len: int | None = None,
-        label: str | None = None,
-    ) -> None:
-        items = self.array(parent, name, path)
-        for index, item in enumerate(items or []):
-            self.text_value(item, f"{path}[{index}]", max_len, label)
+    def text_list(self, parent: JsonObj | None, name: str, path: str) -> None:
+        for index, item in enumerate(self.array(parent, name, path) or []):
+            self.text_value(item, f"{path}[{index}]")
 
-    def boolean(self, parent: JsonObj | None, name: str, path: str) -> bool | None:
+    def boolean(self, parent: JsonObj | None, name: str, path: str) -> None:
         value = field(parent, name)
-        if value is None:
-            return None
-        if not isinstance(value, bool):
+        if value is not None and not is_bool(value):
             self.add(path, MSG_BOOL)
-            return None
-        return value
 
-    def integer(self, parent: JsonObj | None, name: str, path: str) -> int | None:
+    def integer(self, parent: JsonObj | None, name: str, path: str) -> None:
         value = field(parent, name)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int):
+        if value is not None and not is_int(value):
             self.add(path, MSG_INT)
-            return None
-        return value
 
     def number(self, parent: JsonObj | None, name: str, path: str) -> None:
         value = field(parent, name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        if value is not None and not is_number(value):
             self.add(path, MSG_NUMBER)
 
     def date(self, parent: JsonObj | None, name: str, path: str) -> None:
         value = field(parent, name)
-        if value is None:
-            return
-        if not isinstance(value, str):
-            self.add(path, MSG_DATE)
-            return
-        try:
-            datetime.fromisoformat(value)
-        except ValueError:
+        if value is not None and not is_iso_date(value):
             self.add(path, MSG_DATE)
 
-    def enum(self, parent: JsonObj | None, name: str, path: str, required: str | None = None) -> None:
-        """Enums arrive as a member name ("AcceptObjectFlow") or its number, like Newtonsoft accepts."""
+    def enum(self, parent: JsonObj | None, name: str, path: str) -> None:
+        """A member name or number; any name is taken, since no doc lists all the members."""
         value = field(parent, name)
         if value is None:
-            if required:
-                self.add(path, required)
             return
-        if isinstance(value, bool):
-            self.add(path, MSG_ENUM)
-        elif isinstance(value, int):
-            if value < 0:
-                self.add(path, MSG_ENUM)
-        elif not isinstance(value, str) or not (_IDENTIFIER.match(value) or value.isdigit()):
+        if isinstance(value, bool) or not (isinstance(value, str) or is_int(value)):
             self.add(path, MSG_ENUM)
 
     def coordinate(self, parent: JsonObj | None, name: str, path: str) -> None:
-        coordinate = self.obj(parent, name, path)
-        self.coordinate_value(coordinate, path)
+        self.coordinate_value(self.obj(parent, name, path), path)
 
     def coordinate_value(self, coordinate: JsonObj | None, path: str) -> None:
         if coordinate is not None:

@@ -11,10 +11,12 @@ import base64
 import binascii
 import copy
 import hmac
+import re
 from typing import Any
+from urllib.parse import unquote
 
 from local.sandbox.store import Store, Tx, dedup_keys, now_iso
-from local.sandbox.validate import Errors, JsonObj, dig, field, length_message, text_or_none
+from local.sandbox.validate import Errors, JsonObj, as_bool, as_int, dig, field, text_or_none
 from local.sandbox.wire import (
     BodyError,
     RejectedError,
@@ -28,25 +30,24 @@ from local.sandbox.wire import (
 
 VENDOR = "vitec"
 MAX_CONTACT_IDS = 20
-NAME_MAX = 30
-SSN_MAX = 20
-ID_MAX = 40
 
-MSG_PERSON_REQUIRED = "En kontaktperson måste anges"
-MSG_LEAD_SOURCE_REQUIRED = "En leadskälla måste anges"
-MSG_LEAD_TYPE_REQUIRED = "Leadskällans arbetsflöde måste anges"
-MSG_LEAD_SOURCE_NAME_REQUIRED = "Leadskällans namn måste anges"
+# Docs: /work/shared/vendor-docs (person lead = vitec-person-lead.txt, area interest =
+# vitec-interest-on-area.txt, viewing = vitec-viewing-participant.txt, CRM = vitec-crm-contacts.txt).
+# Messages quote the doc's own wording where it has one.
+MSG_PERSON_REQUIRED = "En kontaktperson måste anges"  # vitec-person-lead.txt:24
+MSG_LEAD_SOURCE_REQUIRED = "En leadskälla måste anges"  # vitec-person-lead.txt:28
+# vitec-person-lead.txt:26
 MSG_RECEIVER = "Om en mottagare anges måste antingen handläggare, användargrupp eller kontor specificeras"
-MSG_UPDATE_PERSON_REQUIRED = "Uppgift om personen krävs"
-MSG_CUSTOMER_ID_REQUIRED = "Kund-id krävs"
-MSG_SEARCH_PREFERENCE_REQUIRED = "Minst en sökpreferens måste anges"
-MSG_USER_ID_FOR_NOTIFY = "NotifyUser kräver UserId för nya kontakter"
-MSG_CONTACT_NOT_FOUND = "Kontakten hittades inte"
-MSG_CONTACT_NOT_PERSON = "Kontakten är inte en person"
-MSG_CONTACT_IDS_REQUIRED = "Kontaktidn krävs"
+MSG_UPDATE_PERSON_REQUIRED = "Uppgift om personen krävs"  # vitec-interest-on-area.txt:16
+MSG_SEARCH_PREFERENCE_REQUIRED = "Minst en sökpreferens måste anges"  # vitec-interest-on-area.txt:18
+MSG_CONTACT_IDS_REQUIRED = "Kontaktidn krävs"  # vitec-crm-contacts.txt:38-39
+# vitec-crm-contacts.txt:25, :38
 MSG_TOO_MANY_CONTACT_IDS = f"Max {MAX_CONTACT_IDS} kontaktidn kan hämtas åt gången"
 MSG_BODY_OBJECT = "Ogiltigt värde, ett objekt förväntades"
 
+# 401 and 403 are the documented statuses, e.g. vitec-person-lead.txt:46-50 (and the same lines
+# in every Vitec doc): 401 "Authorization headern är inte korrekt", 403 "Begärt data som det
+# saknas åtkomst till".
 UNAUTHORIZED = json_reply(
     401,
     {"message": "Authorization has been denied for this request."},
@@ -67,6 +68,7 @@ _UPDATE_PHONES = {"telePhone": "home", "workPhone": "work", "cellPhone": "cell",
 
 
 def bad_request(errors: Errors | dict[str, list[str]]) -> Reply:
+    """The documented 400 with the validation errors in the result (vitec-person-lead.txt:55-58)."""
     model_state = errors.by_field if isinstance(errors, Errors) else errors
     return json_reply(400, {"message": "The request is invalid.", "modelState": model_state})
 
@@ -76,6 +78,10 @@ def not_found(message: str) -> Reply:
 
 
 # --- validation (pure) -----------------------------------------------------------------------
+# Beyond the rules that cite a doc line, only binding is checked (validate.py): a value must be
+# convertible to the type the doc's sample body shows for it. No lengths: the only lengths in the
+# docs (vitec-crm-contacts.txt:4-81) describe the stored contact the CRM read returns, not what
+# the write operations take.
 def _check_address(errors: Errors, parent: JsonObj | None, path: str, country: bool) -> None:
     address = errors.obj(parent, "address", f"{path}.address")
     for name in (*_ADDRESS_FIELDS, "countryCode") if country else _ADDRESS_FIELDS:
@@ -89,17 +95,18 @@ def _check_email(errors: Errors, parent: JsonObj | None, path: str) -> None:
 
 
 def _check_office(errors: Errors, office: JsonObj | None, path: str) -> None:
-    errors.text(office, "id", f"{path}.id", ID_MAX, "Kontors-id")
-    errors.text(office, "customerId", f"{path}.customerId", ID_MAX, "Kund-id")
+    errors.text(office, "id", f"{path}.id")
+    errors.text(office, "customerId", f"{path}.customerId")
 
 
 def validate_person_lead(body: JsonObj) -> Errors:
+    """Types from the sample body, vitec-person-lead.txt:1."""
     errors = Errors()
+    # vitec-person-lead.txt:23-24: Person, "En kontaktperson måste anges".
     person = errors.obj(body, "person", "person", required=MSG_PERSON_REQUIRED)
     if person is not None:
-        errors.text(person, "firstName", "person.firstName", NAME_MAX, "Förnamn")
-        errors.text(person, "lastName", "person.lastName", NAME_MAX, "Efternamn")
-        errors.text(person, "socialSecurityNumber", "person.socialSecurityNumber", SSN_MAX, "Personnummer")
+        for name in ("firstName", "lastName", "socialSecurityNumber"):
+            errors.text(person, name, f"person.{name}")
         errors.boolean(person, "isForeignSocialSecurityNumber", "person.isForeignSocialSecurityNumber")
         _check_address(errors, person, "person", country=False)
         _check_email(errors, person, "person")
@@ -112,27 +119,21 @@ def validate_person_lead(body: JsonObj) -> Errors:
         agent = errors.obj(receiver, "agent", "receiver.agent")
         user_group = errors.obj(receiver, "userGroup", "receiver.userGroup")
         office = errors.obj(receiver, "office", "receiver.office")
-        errors.text(agent, "id", "receiver.agent.id", ID_MAX, "Handläggar-id")
+        errors.text(agent, "id", "receiver.agent.id")
         errors.text(agent, "email", "receiver.agent.email")
-        agent_office = errors.obj(agent, "office", "receiver.agent.office")
-        if agent_office is not None:
-            _check_office(errors, agent_office, "receiver.agent.office")
-        errors.text(user_group, "id", "receiver.userGroup.id", ID_MAX, "Användargrupps-id")
-        if office is not None:
-            _check_office(errors, office, "receiver.office")
-        # "Specified" means identifiable: an empty {} names nobody to receive the lead.
-        named = (
-            text_or_none(field(agent, "id")) or text_or_none(field(agent, "email")),
-            text_or_none(field(user_group, "id")),
-            text_or_none(field(office, "id")),
-        )
-        if not any(named):
+        _check_office(errors, errors.obj(agent, "office", "receiver.agent.office"), "receiver.agent.office")
+        errors.text(user_group, "id", "receiver.userGroup.id")
+        _check_office(errors, office, "receiver.office")
+        # vitec-person-lead.txt:25-26: a receiver, if given, must specify an agent, a user group
+        # or an office. "Specified" is read as given (not null); what it holds is the vendor's.
+        if not any(field(receiver, name) is not None for name in ("agent", "userGroup", "office")):
             errors.add("receiver", MSG_RECEIVER)
 
+    # vitec-person-lead.txt:27-28: LeadSource, "En leadskälla måste anges". Its leadType and name
+    # have no rule of their own: the doc creates a lead source when none matches.
     lead_source = errors.obj(body, "leadSource", "leadSource", required=MSG_LEAD_SOURCE_REQUIRED)
-    if lead_source is not None:
-        errors.enum(lead_source, "leadType", "leadSource.leadType", required=MSG_LEAD_TYPE_REQUIRED)
-        errors.text(lead_source, "name", "leadSource.name", required=MSG_LEAD_SOURCE_NAME_REQUIRED)
+    errors.enum(lead_source, "leadType", "leadSource.leadType")
+    errors.text(lead_source, "name", "leadSource.name")
 
     marketing = errors.obj(body, "marketing", "marketing")
     errors.text(marketing, "referrer", "marketing.referrer")
@@ -148,21 +149,23 @@ def validate_person_lead(body: JsonObj) -> Errors:
 
 
 def validate_area_interest(body: JsonObj) -> Errors:
+    """Types from the sample body, vitec-interest-on-area.txt:1.
+
+    Not rules: updatePerson.customerId (the doc's curl sample, line 24, has none), and NotifyUser
+    without UserId (line 20 says the notification needs a UserId for new contacts; its
+    Information column, where the doc puts its rules, is empty, so the call is not refused).
+    """
     errors = Errors()
+    # vitec-interest-on-area.txt:15-16: UpdatePerson, "Uppgift om personen krävs".
     update = errors.obj(body, "updatePerson", "updatePerson", required=MSG_UPDATE_PERSON_REQUIRED)
     if update is not None:
         p = "updatePerson"
-        errors.text(
-            update, "customerId", f"{p}.customerId", ID_MAX, "Kund-id", required=MSG_CUSTOMER_ID_REQUIRED
-        )
-        errors.text(update, "firstName", f"{p}.firstName", NAME_MAX, "Förnamn")
-        errors.text(update, "lastName", f"{p}.lastName", NAME_MAX, "Efternamn")
-        errors.text(update, "socialSecurityNumber", f"{p}.socialSecurityNumber", SSN_MAX, "Personnummer")
-        errors.text(update, "contactId", f"{p}.contactId", ID_MAX, "Kontaktid")
-        errors.text(update, "userId", f"{p}.userId", ID_MAX, "Användar-id")
-        errors.text_list(update, "categoryIds", f"{p}.categoryIds", ID_MAX, "Kategori-id")
-        for name in (*_UPDATE_PHONES, "note"):
+        for name in (
+            "customerId", "firstName", "lastName", "socialSecurityNumber", "contactId", "userId",
+            *_UPDATE_PHONES, "note",
+        ):  # fmt: skip
             errors.text(update, name, f"{p}.{name}")
+        errors.text_list(update, "categoryIds", f"{p}.categoryIds")
         for name in ("isForeignSocialSecurityNumber", "approval", "wishAdvertising"):
             errors.boolean(update, name, f"{p}.{name}")
         for name in ("approvalDate", "gdprApprovalDate"):
@@ -173,16 +176,13 @@ def validate_area_interest(body: JsonObj) -> Errors:
         _check_email(errors, update, p)
         errors.coordinate(update, "coordinate", f"{p}.coordinate")
         task = errors.obj(update, "task", f"{p}.task")
-        errors.text(
-            task, "predefinedTaskId", f"{p}.task.predefinedTaskId", ID_MAX, "Id för fördefinierad uppgift"
-        )
-        errors.text(task, "note", f"{p}.task.note")
-        errors.text(task, "estateId", f"{p}.task.estateId", ID_MAX, "Objekts-id")
-        errors.text(task, "assignedTo", f"{p}.task.assignedTo", ID_MAX, "Handläggar-id")
+        for name in ("predefinedTaskId", "note", "estateId", "assignedTo"):
+            errors.text(task, name, f"{p}.task.{name}")
         custom_field = errors.obj(update, "customField", f"{p}.customField")
         errors.text(custom_field, "name", f"{p}.customField.name")
         errors.text(custom_field, "value", f"{p}.customField.value")
 
+    # vitec-interest-on-area.txt:17-18: "Minst en sökpreferens måste anges" (so [] is refused too).
     wanted = errors.array(
         body, "lookingForAccommodations", "lookingForAccommodations", required=MSG_SEARCH_PREFERENCE_REQUIRED
     )
@@ -191,14 +191,10 @@ def validate_area_interest(body: JsonObj) -> Errors:
         if not isinstance(item, dict):
             errors.add(path, MSG_BODY_OBJECT)
             continue
-        errors.text(item, "id", f"{path}.id", ID_MAX, "Id")
-        errors.text_list(item, "areaIds", f"{path}.areaIds", ID_MAX, "Område-id")
-        errors.text_list(item, "countys", f"{path}.countys")
-        errors.text_list(
-            item, "increasedRequirementIDs", f"{path}.increasedRequirementIDs", ID_MAX, "Krav-id"
-        )
-        errors.text(item, "countryCode", f"{path}.countryCode")
-        errors.text(item, "specialRequset", f"{path}.specialRequset")
+        for name in ("id", "countryCode", "specialRequset"):
+            errors.text(item, name, f"{path}.{name}")
+        for name in ("areaIds", "countys", "increasedRequirementIDs"):
+            errors.text_list(item, name, f"{path}.{name}")
         for name in _ESTATE_KINDS:
             errors.boolean(item, name, f"{path}.{name}")
         for name in _RANGE_FIELDS:
@@ -213,25 +209,25 @@ def validate_area_interest(body: JsonObj) -> Errors:
                 errors.add(point_path, MSG_BODY_OBJECT)
 
     present = errors.obj(body, "presentAccommodation", "presentAccommodation")
-    if present is not None:
-        errors.enum(present, "estateType", "presentAccommodation.estateType")
-        for name in ("livingSpace", "numberOfRooms", "price"):
-            errors.number(present, name, f"presentAccommodation.{name}")
-        errors.text(present, "other", "presentAccommodation.other")
-        errors.coordinate(present, "coordinate", "presentAccommodation.coordinate")
-    errors.boolean(body, "notifyUser", "notifyUser")
-    errors.enum(body, "watched", "watched")
+    errors.enum(present, "estateType", "presentAccommodation.estateType")
+    for name in ("livingSpace", "numberOfRooms", "price"):
+        errors.number(present, name, f"presentAccommodation.{name}")
+    errors.text(present, "other", "presentAccommodation.other")
+    errors.coordinate(present, "coordinate", "presentAccommodation.coordinate")
+    errors.boolean(body, "notifyUser", "notifyUser")  # vitec-interest-on-area.txt:20: boolean
+    errors.enum(body, "watched", "watched")  # vitec-interest-on-area.txt:21: MatchingWatched
     return errors
 
 
 def validate_viewing_participant(body: JsonObj) -> Errors:
+    """Types from vitec-viewing-participant.txt:24-31; no field of the body is required."""
     errors = Errors()
     for name in ("participated", "smsReminder", "mailConfirmation", "smsConfirmation"):
-        errors.boolean(body, name, name)
-    errors.integer(body, "reminderTime", "reminderTime")
-    errors.text(body, "contactMessage", "contactMessage")
-    errors.text(body, "leadSourceId", "leadSourceId", ID_MAX, "Leadskälle-id")
-    options = errors.obj(body, "options", "options")
+        errors.boolean(body, name, name)  # :24, :26-28 boolean
+    errors.integer(body, "reminderTime", "reminderTime")  # :25 integer
+    errors.text(body, "contactMessage", "contactMessage")  # :29 string
+    errors.text(body, "leadSourceId", "leadSourceId")  # :30 string
+    options = errors.obj(body, "options", "options")  # :31, booleans in the sample, :1
     for name in ("isDeadlineValidationEnabled", "enableBookingLimitValidation"):
         errors.boolean(options, name, f"options.{name}")
     return errors
@@ -267,7 +263,7 @@ def _person_from_lead(body: JsonObj) -> JsonObj:
     contact["agentId"] = text_or_none(dig(body, "receiver", "agent", "id"))
     for name in ("firstName", "lastName", "socialSecurityNumber"):
         contact[name] = text_or_none(field(person, name))
-    contact["isForeignSocialSecurityNumber"] = field(person, "isForeignSocialSecurityNumber") is True
+    contact["isForeignSocialSecurityNumber"] = as_bool(field(person, "isForeignSocialSecurityNumber")) is True
     for name in _ADDRESS_FIELDS:
         contact["address"][name] = text_or_none(dig(person, "address", name))
     for name in _PHONE_FIELDS:
@@ -293,18 +289,16 @@ def _apply_update_person(contact: JsonObj, body: JsonObj) -> JsonObj:
         ("isForeignSocialSecurityNumber", "isForeignSocialSecurityNumber"),
         ("wishAdvertising", "advertisingEnabled"),
     ):
-        value = field(update, source)
-        put(merged, target, value if isinstance(value, bool) else None)
-    lead_score = field(update, "leadScore")
-    put(merged, "leadScore", lead_score if isinstance(lead_score, int) else None)
+        put(merged, target, as_bool(field(update, source)))
+    put(merged, "leadScore", as_int(field(update, "leadScore")))
     for source, target in _UPDATE_PHONES.items():
         put(merged.setdefault("telephone", {}), target, text_or_none(field(update, source)))
     for name in _EMAIL_FIELDS:
         put(merged.setdefault("email", {}), name, text_or_none(dig(update, "email", name)))
     for name in (*_ADDRESS_FIELDS, "countryCode"):
         put(merged.setdefault("address", {}), name, text_or_none(dig(update, "address", name)))
-    watched = field(body, "watched")
-    if isinstance(watched, str) and watched:
+    watched = field(body, "watched")  # a member name or number, kept as given
+    if watched is not None and watched != "":
         merged["wantsToBeMatched"] = watched
         merged["matchingChangedAt"] = now_iso()
     return merged
@@ -318,6 +312,15 @@ class VitecApi:
             customer_id: (str(customer["username"]).encode(), str(customer["password"]).encode())
             for customer_id, customer in customers.items()
         }
+        self._customer_in_path = [
+            re.compile(pattern, re.IGNORECASE)
+            for pattern in (
+                r"^/PublicAdvertising/([^/]+)/",
+                r"^/Viewing/([^/]+)/",
+                r"^/CRM/Contact/([^/]+)/",
+            )
+        ]
+        self._interest_path = re.compile(r"^/Interest/SendInterestAndContactOnArea/?$", re.IGNORECASE)
 
     def routes(self) -> list[Route]:
         segment = r"([^/]+)"
@@ -340,6 +343,9 @@ class VitecApi:
         if path_customer_id is not None and path_customer_id != customer_id:
             raise RejectedError(FORBIDDEN)
         return customer_id
+
+    def login_customer(self, request: Request) -> str | None:
+        return self._login(request.header("authorization"))
 
     def _login(self, header: str | None) -> str | None:
         scheme, _, encoded = (header or "").strip().partition(" ")
@@ -374,7 +380,27 @@ class VitecApi:
             raise RejectedError(bad_request({"body": [MSG_BODY_OBJECT]}))
         return body
 
+    def customer_of(self, request: Request) -> str | None:
+        """The Vitec customer a request is for, before it is processed (stats, rate limit).
+
+        The path's customerId; for the area interest the body's updatePerson.customerId, else the
+        customer of the Basic login; None if it is not a Vitec request at all.
+        """
+        for pattern in self._customer_in_path:
+            match = pattern.match(request.path)
+            if match is not None:
+                return unquote(match.group(1))
+        if self._interest_path.match(request.path) is None:
+            return None
+        try:
+            body = request.json_body()
+        except BodyError:
+            body = None
+        claimed = text_or_none(dig(body, "updatePerson", "customerId"))
+        return claimed or self._login(request.header("authorization"))
+
     def person_lead(self, request: Request, params: tuple[str, ...]) -> Reply:
+        # vitec-person-lead.txt:20-21: customerId in the path (Krävs); 401/403 per :46-50.
         customer_id = self._customer(request, params[0])
         body = self._body(request)
         errors = validate_person_lead(body)
@@ -387,7 +413,8 @@ class VitecApi:
             field(person, "socialSecurityNumber"),
         )
         with self._store.tx() as tx:
-            # Dubblettkontroll: an existing person is used as is; the lead is always new.
+            # vitec-person-lead.txt:4: dubblettkontroll before a new person is added; an existing
+            # person is used as is. :5: the answer is the id of the lead, which is always new.
             contact_id = tx.find_person(customer_id, keys) or tx.create_contact(
                 customer_id, _person_from_lead(body)
             )
@@ -399,16 +426,17 @@ class VitecApi:
         customer_id = self._customer(request)
         body = self._body(request)
         update = field(body, "updatePerson")
-        claimed = field(update, "customerId") if isinstance(update, dict) else None
-        if isinstance(claimed, str) and claimed.strip() and claimed != customer_id:
+        # The customer is the login's; naming another one is the documented 403
+        # (vitec-interest-on-area.txt:40-41). Without updatePerson.customerId (the curl sample at
+        # :24 has none) the login's customer is used.
+        claimed = text_or_none(field(update, "customerId"))
+        if claimed is not None and claimed != customer_id:
             return FORBIDDEN
         errors = validate_area_interest(body)
+        if errors:
+            return bad_request(errors)
         with self._store.tx() as tx:
-            contact = (
-                self._interest_contact(tx, customer_id, body, errors) if isinstance(update, dict) else None
-            )
-            if errors:
-                raise RejectedError(bad_request(errors))
+            contact = self._interest_contact(tx, customer_id, body)
             if contact is None:
                 contact_id = tx.create_contact(customer_id, _apply_update_person(_blank_person(), body))
             else:
@@ -418,31 +446,26 @@ class VitecApi:
         return no_content()
 
     @staticmethod
-    def _interest_contact(tx: Tx, customer_id: str, body: JsonObj, errors: Errors) -> JsonObj | None:
-        """The contact to update (by contactId, else the duplicate check), or None for a new one."""
+    def _interest_contact(tx: Tx, customer_id: str, body: JsonObj) -> JsonObj | None:
+        """The person to update: the one named by contactId, else the duplicate check's match
+        (vitec-interest-on-area.txt:4), else None for a new person. A contactId that names no
+        person of this customer is not a documented error: the duplicate check decides instead."""
         update = field(body, "updatePerson")
         contact_id = text_or_none(field(update, "contactId"))
         if contact_id is not None:
             contact = tx.get_contact(customer_id, contact_id)
-            if contact is None:
-                errors.add("updatePerson.contactId", MSG_CONTACT_NOT_FOUND)
-            elif contact.get("type") != "Person":
-                errors.add("updatePerson.contactId", MSG_CONTACT_NOT_PERSON)
-                contact = None
-            return contact
+            if contact is not None and contact.get("type") == "Person":
+                return contact
         keys = dedup_keys(
             [dig(update, "email", name) for name in _EMAIL_FIELDS],
             field(update, "cellPhone"),
             field(update, "socialSecurityNumber"),
         )
         found = tx.find_person(customer_id, keys)
-        if found is not None:
-            return tx.get_contact(customer_id, found)
-        if field(body, "notifyUser") is True and text_or_none(field(update, "userId")) is None:
-            errors.add("updatePerson.userId", MSG_USER_ID_FOR_NOTIFY)
-        return None
+        return None if found is None else tx.get_contact(customer_id, found)
 
     def viewing_participant(self, request: Request, params: tuple[str, ...]) -> Reply:
+        # vitec-viewing-participant.txt:16-22: viewingId, timeSlotId, contactId (Krävs), customerId.
         path_customer_id, viewing_id, time_slot_id, contact_id = params
         customer_id = self._customer(request, path_customer_id)
         body = self._body(request)
@@ -450,6 +473,8 @@ class VitecApi:
         if errors:
             return bad_request(errors)
         with self._store.tx() as tx:
+            # vitec-viewing-participant.txt:4: adds an *existing* participant to a viewing, so the
+            # viewing, its time slot and the contact must exist (404 otherwise).
             time_slots = tx.time_slot_ids(customer_id, viewing_id)
             if not time_slots:
                 raise RejectedError(not_found(f"Visningen '{viewing_id}' hittades inte."))
@@ -465,15 +490,13 @@ class VitecApi:
         return no_content()
 
     def contacts(self, request: Request, params: tuple[str, ...]) -> Reply:
-        customer_id = self._customer(request, params[0])
+        customer_id = self._customer(request, params[0])  # vitec-crm-contacts.txt:36-37
         asked = [part.strip() for part in params[1].split(",") if part.strip()]
         errors = Errors()
-        if not asked:
+        if not asked:  # vitec-crm-contacts.txt:38-39: contactIds, Krävs
             errors.add("contactIds", MSG_CONTACT_IDS_REQUIRED)
-        if len(asked) > MAX_CONTACT_IDS:
+        if len(asked) > MAX_CONTACT_IDS:  # vitec-crm-contacts.txt:25, :38: max 20 at a time
             errors.add("contactIds", MSG_TOO_MANY_CONTACT_IDS)
-        if any(len(contact_id) > ID_MAX for contact_id in asked):
-            errors.add("contactIds", length_message("Kontaktid", ID_MAX))
         if errors:
             return bad_request(errors)
         with self._store.tx() as tx:
