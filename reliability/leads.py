@@ -31,7 +31,7 @@ OPERATIONS = tuple(ROUTES)
 # re-sent; a viewing registration is not de-duplicated by Vitec.
 DEDUPLICATED = frozenset({"person_lead", "area_interest", "contact_on_me"})
 
-TOKEN_PATTERN = re.compile(r"\b((?:SOAK|STORM)-\d{6})\b")
+TOKEN_PATTERN = re.compile(r"\b((?:SOAK|STORM|BURST)-\d{6})\b")
 
 _SV_FIRST = (
     "Anna",

@@ -49,9 +49,9 @@ CUT_SPACING_S = 1.0
 # A 429 without Retry-After holds the customer's budget this long.
 DEFAULT_HOLD_S = 1.0
 # A slot may be used this late; later it is dropped (a lease) or replaced (a queued reservation).
-STALE_S = 1.0
+STALE_S = 0.5
 # Slots reserved per round trip at most, and the window the local demand is counted over.
-LEASE_MAX = 5
+LEASE_MAX = 10
 LEASE_WINDOW_S = 1.0
 # Items of customers that stopped sending disappear after this long (DynamoDB TTL `expiration`).
 ITEM_TTL_S = 24 * 3600
@@ -289,8 +289,11 @@ class Pacer:
             local = self._local.setdefault(key, _Local())
             local.slots.clear()  # leased slots were computed at the rate that just failed
             current = effective_rate(limit, local.state.cut_rate, local.state.cut_at, now)
-            cut = rate_after_throttle(limit, current)
-            local.state = BucketState(tat=local.state.tat, cut_rate=cut, cut_at=now)
+            if local.state.cut_at is not None and now - local.state.cut_at < CUT_SPACING_S:
+                cut = current  # the same overload: one cut per CUT_SPACING_S
+            else:
+                cut = rate_after_throttle(limit, current)
+                local.state = BucketState(tat=local.state.tat, cut_rate=cut, cut_at=now)
         hold = hold_for(retry_after_s, self.retry_after_cap_s)
         count("Throttled", vendor=vendor, customer=customer_id)
         logger.warning(
@@ -415,6 +418,15 @@ MAX_THROTTLED = 10
 def throttle_delay(retry_after_s: float | None) -> int:
     """Seconds a throttled write waits before it is tried again: the capped hold, at least 1."""
     return max(1, math.ceil(hold_for(retry_after_s, get_settings().pacing_retry_after_cap_s)))
+
+
+def slot_of(record: dict[str, Any]) -> float:
+    """A failure-queue record's reserved slot (0 without one), from its `pacingSlotAt` attribute."""
+    attribute = (record.get("messageAttributes") or {}).get("pacingSlotAt") or {}
+    try:
+        return float(attribute.get("stringValue") or 0)
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def queue_delay(wait_s: float) -> int:

@@ -13,10 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-import requests
-from leadhooks import pacing, secrets
 
-from local import config
 from local.replay_worker import drain_once
 from tests.integration.conftest import Stack
 from tests.integration.test_delivery import body, post
@@ -32,26 +29,11 @@ def lead(customer: str) -> dict[str, Any]:
     return payload
 
 
-def set_limits(stack: Stack, limits: dict[str, Any]) -> None:
-    """Put `rateLimitRps` per Vitec customer into the secret, and start every budget afresh."""
-    value = json.loads(json.dumps(config.SECRETS[config.VITEC_SECRET_ID]))
-    for customer, rate in limits.items():
-        value["customers"][customer]["rateLimitRps"] = rate
-    stack.client("secretsmanager").put_secret_value(
-        SecretId=config.VITEC_SECRET_ID, SecretString=json.dumps(value)
-    )
-    secrets.clear_cache()
-    dynamodb = stack.client("dynamodb")
-    for item in dynamodb.scan(TableName=config.PACING_TABLE).get("Items", []):
-        dynamodb.delete_item(TableName=config.PACING_TABLE, Key={"id": item["id"]})
-    pacing.get_pacer.cache_clear()
-
-
 @pytest.fixture
 def paced(clean: Stack) -> Iterator[Stack]:
-    set_limits(clean, {SLOW: 0.2})
+    clean.pacing_limits({SLOW: 0.2})
     yield clean
-    set_limits(clean, {})
+    clean.pacing_limits({})
 
 
 def received_at(record: dict[str, Any]) -> float:
@@ -128,11 +110,10 @@ def test_one_customers_spent_budget_does_not_hold_up_another(paced: Stack) -> No
 
 def test_a_vendor_429_is_queued_not_retried_and_delivered_once_the_budget_allows(paced: Stack) -> None:
     paced.faults(failNext=1, statuses=[429], retryAfterS=2)
-    requests.delete(f"{paced.sandbox}/_sandbox/stats", timeout=5)
     key = f"throttled-{uuid.uuid4()}"
     answer = post(paced, "/vitec/person-leads", lead("M10001"), **{"Idempotency-Key": key})
     assert answer.status_code == 202, answer.text
-    stats = requests.get(f"{paced.sandbox}/_sandbox/stats", timeout=5).json()
+    stats = paced.stats()
     assert stats["requests"] == 1, "a 429 must not be retried inside the request"
     [envelope] = peek_when_visible(paced)
     assert (envelope["attempt"], envelope["throttled"], envelope["lastError"]["status"]) == (1, 1, 429)
