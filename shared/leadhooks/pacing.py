@@ -348,6 +348,37 @@ class Pacer:
         return slots[0]
 
 
+def backlog(now: float | None = None) -> list[dict[str, Any]]:
+    """Per customer whose schedule is booked ahead: how far, and about how many deliveries that is at
+    its current rate (the paced backlog `leadhooks.ops queue stats` shows). Scans the pacing table:
+    one small item per customer that wrote in the last day."""
+    settings = get_settings()
+    if not settings.pacing_table:
+        return []
+    from leadhooks.aws import get_client
+
+    now = time.time() if now is None else now
+    rows: list[dict[str, Any]] = []
+    pages = get_client("dynamodb").get_paginator("scan").paginate(TableName=settings.pacing_table)
+    for item in (item for page in pages for item in page.get("Items", [])):
+        vendor, _, customer = str(item["id"]["S"]).partition("#")
+        state = _state(item)
+        if state.tat is None or state.tat <= now:
+            continue
+        rate = effective_rate(limit_from_secret(vendor, customer), state.cut_rate, state.cut_at, now)
+        ahead = state.tat - now
+        rows.append(
+            {
+                "vendor": vendor,
+                "customer": customer,
+                "bookedAheadS": ahead,
+                "rps": rate,
+                "waiting": ahead * rate,
+            }
+        )
+    return sorted(rows, key=lambda row: -float(row["bookedAheadS"]))
+
+
 # ---- configuration ----------------------------------------------------------------------------
 
 _reported: set[tuple[str, str]] = set()

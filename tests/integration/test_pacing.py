@@ -5,6 +5,7 @@ retried in the request, and delivered once the budget allows."""
 
 from __future__ import annotations
 
+import io
 import json
 import time
 import uuid
@@ -13,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from leadhooks.ops.cli import main as ops
 
 from local.replay_worker import drain_once
 from tests.integration.conftest import Stack
@@ -82,6 +84,10 @@ def test_a_write_over_budget_is_queued_with_its_slot_and_replayed_at_that_slot(p
 
     queued_at = time.time()
     assert delayed(paced) == 1  # on the failure queue, delayed until its slot
+    out = io.StringIO()
+    assert ops(["queue", "stats"], out=out) == 0
+    [line] = [row for row in out.getvalue().splitlines() if SLOW in row]
+    assert "vitec" in line and "BOOKED AHEAD" in out.getvalue()
     [envelope] = peek_when_visible(paced)
     assert envelope["deliveryId"] == key and envelope["attempt"] == 1
     assert envelope["pacingSlotAt"] == pytest.approx(queued_at + 5, abs=1.5)

@@ -71,6 +71,10 @@ def _grants(actions: set[str], resource: str) -> set[tuple[str, str]]:
     return {(action, resource) for action in actions}
 
 
+# The pacing budgets (leadhooks.pacing) are written with conditional UpdateItem and nothing else.
+PACING = _grants({"dynamodb:UpdateItem"}, "PacingTable")
+
+
 def _api_write(vendor_secret: str) -> set[tuple[str, str]]:
     return (
         _grants({"secretsmanager:GetSecretValue"}, vendor_secret)
@@ -78,6 +82,7 @@ def _api_write(vendor_secret: str) -> set[tuple[str, str]]:
         | _grants({"sqs:SendMessage*"}, "FailureQueue")  # SendMessage and SendMessageBatch
         | _grants({"sqs:SendMessage*"}, "ParkedQueue")
         | _grants(ITEM_ACTIONS, "IdempotencyTable")
+        | PACING
     )
 
 
@@ -87,16 +92,18 @@ EXPECTED: dict[str, set[tuple[str, str]]] = {
     "VitecViewingParticipantFunction": _api_write("VitecSecret"),
     "VitecAreaInterestFunction": _api_write("VitecSecret"),
     "VitecPersonLeadFunction": _api_write("VitecSecret"),
-    # A read: no queue, no table.
+    # A read: no queue, no idempotency table; a vendor 429 on a read still slows the customer (pacing).
     "VitecGetContactsFunction": _grants({"secretsmanager:GetSecretValue"}, "VitecSecret")
-    | _grants({"secretsmanager:GetSecretValue"}, "InboundSecret"),
+    | _grants({"secretsmanager:GetSecretValue"}, "InboundSecret")
+    | PACING,
     # No inbound secret (no HTTP caller); polls only the failure queue.
     "FailureReplayFunction": _grants({"secretsmanager:GetSecretValue"}, "VitecSecret")
     | _grants({"secretsmanager:GetSecretValue"}, "OmnicasaSecret")
     | _grants(POLLER_ACTIONS, "FailureQueue")
     | _grants({"sqs:SendMessage*"}, "FailureQueue")
     | _grants({"sqs:SendMessage*"}, "ParkedQueue")
-    | _grants(ITEM_ACTIONS, "IdempotencyTable"),
+    | _grants(ITEM_ACTIONS, "IdempotencyTable")
+    | PACING,
 }
 ROUTES = {
     "OmnicasaContactOnMeFunction": "/POST/omnicasa/contact-on-me",

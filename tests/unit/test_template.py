@@ -167,6 +167,7 @@ def test_environment_carries_every_setting(template: dict[str, Any]) -> None:
         "FAILURE_QUEUE_URL",
         "PARKED_QUEUE_URL",
         "IDEMPOTENCY_TABLE",
+        "PACING_TABLE",
         "VITEC_BASE_URL",
         "OMNICASA_BASE_URL",
         "VITEC_SECRET_ID",
@@ -299,6 +300,31 @@ def test_replay_concurrency_is_capped(resources: dict[str, Any]) -> None:
     kind = "AWS::Lambda::EventSourceMapping"
     (mapping,) = [r["Properties"] for r in resources.values() if r["Type"] == kind]
     assert 1 <= mapping["ScalingConfig"]["MaximumConcurrency"] <= 5
+    # The local replay worker emulates the same event source (docs/pacing.md).
+    from local.replay_worker import CONCURRENCY
+
+    assert mapping["ScalingConfig"]["MaximumConcurrency"] == CONCURRENCY
+
+
+def test_pacing_table(resources: dict[str, Any]) -> None:
+    props = resources["PacingTable"]["Properties"]
+    assert props["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["SSESpecification"]["SSEEnabled"] is True
+
+
+def test_dashboard_has_pacing_widgets_per_customer(resources: dict[str, Any]) -> None:
+    """One line per customer through SEARCH: customers come and go without a template change."""
+    dashboard = json.loads(resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"])
+    expressions = [
+        line[0]["expression"]
+        for widget in dashboard["widgets"]
+        for line in widget.get("properties", {}).get("metrics", [])
+        if isinstance(line[0], dict)
+    ]
+    for metric in ("PacedQueued", "Throttled"):
+        assert f"SEARCH('Leadhooks MetricName=\"{metric}\"', 'Sum', 60)" in expressions, metric
 
 
 # ---- checkov suppressions -------------------------------------------------------------------

@@ -426,6 +426,14 @@ def cmd_queue_stats(args: argparse.Namespace, queues: Queues, out: TextIO) -> in
             ]
         )
     print(render_table(["queue", "visible", "in-flight", "delayed", "url"], rows), file=out)
+    from leadhooks import pacing  # the paced backlog per customer (docs/pacing.md)
+
+    paced = [
+        [r["vendor"], r["customer"], f"{r['waiting']:.0f}", f"{r['bookedAheadS']:.0f} s", f"{r['rps']:.2g}/s"]
+        for r in pacing.backlog()
+    ]
+    if paced:
+        print(render_table(["vendor", "customer", "~waiting", "booked ahead", "rate"], paced), file=out)
     return 0
 
 
