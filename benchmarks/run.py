@@ -43,7 +43,7 @@ WARM_TARGET = 1.15
 FANOUT_TARGET = 1.3
 LAYER_LIMIT_BYTES = 5_000_000
 MEMORY_GROWTH_LIMIT_KB = 2048  # peak RSS may not grow by more than 2 MiB from request 100 to 1,000
-SECTIONS = ("cold", "importtime", "components", "warm", "fanout", "memory", "package")
+SECTIONS = ("cold", "importtime", "components", "warm", "fanout", "memory", "burst", "package")
 
 
 @dataclass
@@ -62,6 +62,7 @@ class Options:
     force_build: bool
     sections: tuple[str, ...]
     out: Path
+    quick: bool = False
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
@@ -98,6 +99,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         allow_build=not args.no_build,
         force_build=bool(args.build),
         sections=sections,
+        quick=quick,
         out=Path(args.out),
     )
 
@@ -440,6 +442,40 @@ def fanout_section(opts: Options, stack: Stack, summary: Table, results: dict[st
     return [table]
 
 
+def burst_section(opts: Options, summary: Table, results: dict[str, Any]) -> list[Table]:
+    """Issue 13's burst (reliability/burst.py) on its own local stack with the API and replay worker:
+    600 leads for one customer + 60 for another at a vendor limit of 6/s (quick: 120 + 12)."""
+    args = [sys.executable, "-m", "reliability.burst", *(["--quick"] if opts.quick else [])]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=900, check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("BURST-RESULT ")]
+    if not lines:
+        summary.add(
+            "burst drain vs the vendor's floor", "-", "the burst did not finish", "<= 1.2x", met(False)
+        )
+        return []
+    data = json.loads(lines[-1].removeprefix("BURST-RESULT "))
+    table = Table(
+        f"Burst: {data['leads']} leads, two customers, vendor limit 6/s (docs/pacing.md)",
+        ["measure", "value", "goal"],
+    )
+    table.add("lost", str(data["lost"]), "0")
+    table.add("vendor writes per deliveryId (max)", str(data["max_writes"]), "<= 2")
+    table.add("throttled share of vendor requests", f"{100 * data['throttled_share']:.1f} %", "<= 5 %")
+    table.add("second customer answered 200 at once", f"{100 * data['b_sync_share']:.0f} %", ">= 90 %")
+    table.add("drain time / floor", f"{data['drain_s']:.1f} s / {data['floor_s']:.0f} s", "<= 1.2x")
+    table.add("pacing store round trips per delivery", f"{data['round_trips_per_delivery']:.2f}", "<= 0.2")
+    summary.add(
+        "burst drain vs the vendor's floor",
+        ratio(data["drain_ratio"]),
+        f"{data['drain_s']:.1f} s for {data['floor_s']:.0f} s; "
+        f"throttled {100 * data['throttled_share']:.1f} %",
+        "<= 1.2x",
+        met(data["drain_ratio"] <= 1.2 and not data["failures"]),
+    )
+    results["burst"] = data
+    return [table]
+
+
 def memory_section(opts: Options, stack: Stack, summary: Table, results: dict[str, Any]) -> list[Table]:
     checkpoints = sorted({1, 100, opts.memory_n})
     data = run_worker(opts.bench_python, stack, "memory", {"n": opts.memory_n, "checkpoints": checkpoints})
@@ -580,6 +616,9 @@ def main(argv: list[str] | None = None) -> int:
         if "memory" in opts.sections:
             progress(f"memory: {opts.memory_n} requests")
             tables += memory_section(opts, stack, summary, results)
+    if "burst" in opts.sections:
+        progress("burst: pacing under one customer's burst (own local stack with the API)")
+        tables += burst_section(opts, summary, results)
     summary.rows += package_summary.rows
     tables += package_tables
     elapsed = time.monotonic() - started

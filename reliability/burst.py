@@ -39,6 +39,8 @@ GOAL_THROTTLED = 0.05
 GOAL_B_SYNC = 0.90
 GOAL_DRAIN_RATIO = 1.2
 GOAL_ROUND_TRIPS = 0.2
+# The last run's measurements (`python -m reliability.burst` prints them for `make bench`).
+LAST: dict[str, Any] = {}
 
 
 def submissions(quick: bool, seeds: dict[str, Any]) -> tuple[list[Submission], str, str]:
@@ -130,6 +132,17 @@ def run(stack: RunningStack, quick: bool) -> list[Row]:
             f"pacing round trips {trips} = {trips_per:.2f} per delivery",
         ]
     )
+    LAST.update(
+        leads=deliveries,
+        lost=row.lost,
+        max_writes=max(writes.values(), default=0),
+        throttled_share=throttled,
+        b_sync_share=b_sync,
+        drain_s=drain_s,
+        floor_s=floor_s,
+        drain_ratio=ratio,
+        round_trips_per_delivery=trips_per,
+    )
     if row.lost:
         row.failures.append(f"lost = {row.lost}")
     if row.parked:
@@ -150,3 +163,24 @@ def run(stack: RunningStack, quick: bool) -> list[Row]:
     if trips_per > GOAL_ROUND_TRIPS and not quick:
         row.failures.append(f"pacing round trips {trips_per:.2f} per delivery > {GOAL_ROUND_TRIPS}")
     return [row]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m reliability.burst [--quick]`: the scenario on its own stack; the last line of stdout
+    is `BURST-RESULT {json}` (what `make bench` reads)."""
+    import json
+    import sys
+
+    from local.stack import running_stack
+    from reliability.run import SUITE_ENV
+
+    quick = "--quick" in (sys.argv[1:] if argv is None else argv)
+    with running_stack(SUITE_ENV) as stack:
+        [row] = run(stack, quick)
+    sys.stdout.write("BURST-RESULT " + json.dumps({**LAST, "failures": row.failures}) + "\n")
+    sys.stdout.flush()
+    return 1 if row.failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

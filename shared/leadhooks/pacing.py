@@ -49,7 +49,7 @@ CUT_SPACING_S = 1.0
 # A 429 without Retry-After holds the customer's budget this long.
 DEFAULT_HOLD_S = 1.0
 # A slot may be used this late; later it is dropped (a lease) or replaced (a queued reservation).
-STALE_S = 0.5
+STALE_S = 1.0
 # Slots reserved per round trip at most, and the window the local demand is counted over.
 LEASE_MAX = 10
 LEASE_WINDOW_S = 1.0
