@@ -5,11 +5,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv run test lint typecheck unit integration sandbox-tests events clean
+.PHONY: help venv run test check lint typecheck complexity unit integration sandbox-tests events clean
 
 help:
 	@echo "make run    start the API (:3000), vendor sandbox (:4010) and AWS emulator (:5000)"
-	@echo "make test   lint, type-check, unit + integration tests, sam validate --lint and sam build"
+	@echo "make check  the fast gate (< 1 min): ruff, ruff format --check, mypy, complexity, unit tests"
+	@echo "make test   make check, then sandbox + integration tests, reliability, sam validate --lint and sam build"
 	@echo "make bench  cold-start, warm-overhead, fan-out, size and memory benchmarks"
 	@echo "make events re-sign the sample events in events/ (Standard Webhooks ones expire in 5 min)"
 
@@ -28,10 +29,29 @@ lint: venv
 	$(VENV)/bin/ruff check .
 
 typecheck: venv
-	$(VENV)/bin/mypy shared/leadhooks local functions
+	$(VENV)/bin/mypy shared/leadhooks shared/leadhooks_ops local functions
 
 unit: venv
 	$(PY) -m pytest tests/unit -q
+
+# Cyclomatic complexity on the layer's code (radon ranks: A 1-5, B 6-10, C 11-20): no block above B,
+# every module and the average A. The excluded files hold blocks ranked C that were merged into main
+# from other branches before this gate (tenancy: inbound/auth.py, inbound/clients.py, inbound/scope.py,
+# logic/contacts.py; exactly-once: http.py, logic/deliveries.py; the ops tool: leadhooks_ops/cli.py,
+# leadhooks_ops/target.py). Drop each from this list once its owner has refactored it.
+COMPLEXITY_PENDING := shared/leadhooks/http.py,shared/leadhooks/inbound/auth.py,shared/leadhooks/inbound/clients.py,shared/leadhooks/inbound/scope.py,shared/leadhooks/logic/contacts.py,shared/leadhooks/logic/deliveries.py,shared/leadhooks_ops/cli.py,shared/leadhooks_ops/target.py
+
+complexity: venv
+	$(VENV)/bin/xenon --max-absolute B --max-modules A --max-average A -e "$(COMPLEXITY_PENDING)" shared/
+
+## check: the fast gate, under a minute
+check: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy shared/leadhooks shared/leadhooks_ops local functions
+	$(MAKE) --no-print-directory complexity
+	$(PY) -m pytest tests/unit -q
+	@echo "make check: passed"
 
 sandbox-tests: venv
 	$(PY) -m pytest tests/sandbox -q
@@ -39,7 +59,7 @@ sandbox-tests: venv
 integration: venv
 	$(PY) -m pytest tests/integration -q
 
-test: venv sam-venv lint typecheck unit sandbox-tests integration reliability-quick sam-validate sam-build iac-check
+test: venv sam-venv check sandbox-tests integration reliability-quick sam-validate sam-build iac-check
 	@echo "make test: all checks passed"
 
 events: venv  ## re-sign the Typeform / Zapier / Standard Webhooks sample events (the latter expire in 5 min)

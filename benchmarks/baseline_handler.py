@@ -41,7 +41,9 @@ def read_secret(env_name: str) -> dict[str, Any]:
 
 def check_api_key() -> None:
     key = app.current_event.headers.get("x-api-key")
-    if key not in read_secret("INBOUND_SECRET_ID").get("apiKeys", []):
+    secret = read_secret("INBOUND_SECRET_ID")
+    clients = (secret.get("clients") or {}).values()
+    if key not in [k for client in clients for k in client.get("apiKeys", [])]:
         raise UnauthorizedError("invalid API key")
 
 

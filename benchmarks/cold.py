@@ -244,10 +244,7 @@ def measure_without_pyc(
 
 # What the cold path is made of: each line runs alone in a fresh process (import + construction).
 _SECRETS = "from aws_lambda_powertools.utilities import parameters; parameters.SecretsProvider()"
-_IDEMPOTENCY = (
-    "from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer; "
-    "DynamoDBPersistenceLayer(table_name='t')"
-)
+_IDEMPOTENCY = "from leadhooks.deliveries import DeliveryStore; DeliveryStore('t').client"
 COMPONENTS: tuple[tuple[str, str], ...] = (
     ("import requests", "import requests"),
     ("import pydantic (BaseModel)", "from pydantic import BaseModel"),
@@ -270,7 +267,7 @@ COMPONENTS: tuple[tuple[str, str], ...] = (
     ("import boto3", "import boto3"),
     ("boto3.client('secretsmanager')", "import boto3; boto3.client('secretsmanager')"),
     ("Powertools parameters.SecretsProvider()", _SECRETS),
-    ("Powertools idempotency DynamoDBPersistenceLayer()", _IDEMPOTENCY),
+    ("delivery record store (DynamoDB client)", _IDEMPOTENCY),
     ("import functions.vitec_person_lead.app", "import functions.vitec_person_lead.app"),
     (
         "  + SecretsProvider() + DynamoDBPersistenceLayer() (write path, before any I/O)",

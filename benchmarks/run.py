@@ -333,7 +333,7 @@ def warm_section(opts: Options, stack: Stack, summary: Table, results: dict[str,
         ["path", "p50", "p99", "mean"],
     )
     table.add(
-        "handler (Lambda event -> sandbox, idempotency on moto)",
+        "handler (Lambda event -> sandbox, delivery record on moto)",
         ms(percentile(handler, 50)),
         ms(percentile(handler, 99)),
         ms(statistics.fmean(handler)),
@@ -358,7 +358,7 @@ def warm_section(opts: Options, stack: Stack, summary: Table, results: dict[str,
         put_p50 = ms(percentile(data["dynamodb_put_ms"], 50))
         table.note(
             f"one DynamoDB PutItem on moto from the same process: {put_p50} p50; a new delivery makes two "
-            "(Powertools idempotency: put INPROGRESS, update COMPLETED)"
+            "(the delivery record: put in_flight, update delivered)"
         )
     summary.add(
         "warm relay overhead p50",

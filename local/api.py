@@ -15,7 +15,6 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import HttpResolver, Response
 from leadhooks.catalog import CATALOG
-from leadhooks.idempotency import bind_lambda_context
 from leadhooks.settings import get_settings
 
 from local import openapi
@@ -23,22 +22,16 @@ from local.openapi import LocalResolver
 
 # Requests served at the same time (like concurrent Lambda invocations); more wait for a thread.
 CONCURRENT_REQUESTS = 16
+# The largest body that reaches a function, as in Lambda: a synchronous invocation's payload is capped
+# at 6 MB, and API Gateway refuses anything above it before the function runs. Below it, the function
+# itself decides (MAX_BODY_BYTES: 413, or for a signed sender 413 with the body kept, DESIGN §5).
+LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024
 
 FUNCTIONS = tuple(entry.name for entry in CATALOG)
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-
-
-class _LocalContext:
-    """What Powertools idempotency asks of a Lambda context: an in-progress record expires after 30 s."""
-
-    function_name = "leadhooks-local"
-    aws_request_id = "local"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
 
 
 def build_resolver() -> HttpResolver:
@@ -69,7 +62,8 @@ def enable_openapi(resolver: HttpResolver) -> None:
 
 
 class BodyGuard:
-    """Answers 400/413 before the resolver sees a body or header it cannot decode (else: a bare 500)."""
+    """Answers 400/413 before the resolver sees a body or header it cannot decode (else: a bare 500),
+    or a body larger than Lambda would ever be handed (`max_bytes`)."""
 
     def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], max_bytes: int) -> None:
         self.app = app
@@ -147,5 +141,4 @@ async def _reject(send: Send, status: int, code: str, message: str, field: str) 
 
 def create_app() -> BodyGuard:
     settings = get_settings()  # fail loudly on a missing setting before serving
-    bind_lambda_context(_LocalContext())
-    return BodyGuard(build_resolver(), settings.max_body_bytes)
+    return BodyGuard(build_resolver(), max(settings.max_body_bytes, LAMBDA_PAYLOAD_LIMIT))

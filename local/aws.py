@@ -1,7 +1,9 @@
-"""The AWS emulator (moto server) and its seed: secrets, both queues, the idempotency table."""
+"""The AWS emulator (moto server) and its seed: secrets, both queues, the idempotency table and the
+parked archive bucket."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import threading
@@ -100,6 +102,7 @@ def seed(aws_port: int) -> None:
             ),
         },
     )
+    create_archive_bucket(client("s3", aws_port), config.ARCHIVE_BUCKET)
     dynamodb = client("dynamodb", aws_port)
     # The idempotency records and the pacing budgets (leadhooks.pacing): key `id`, TTL `expiration`.
     for table in (config.IDEMPOTENCY_TABLE, config.PACING_TABLE):
@@ -115,6 +118,28 @@ def seed(aws_port: int) -> None:
             )
         except dynamodb.exceptions.ResourceInUseException:
             pass
+
+
+def create_archive_bucket(s3: Any, name: str) -> None:
+    """As template.yaml's ArchiveBucket: versioned, encrypted, no public access. Idempotent."""
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": config.REGION})
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_encryption(
+        Bucket=name,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
+    s3.put_public_access_block(
+        Bucket=name,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -10,13 +10,16 @@ FAILURE_QUEUE = "leadhooks-failures"
 PARKED_QUEUE = "leadhooks-parked"
 IDEMPOTENCY_TABLE = "leadhooks-idempotency"
 PACING_TABLE = "leadhooks-pacing"
+ARCHIVE_BUCKET = "leadhooks-archive"
 VITEC_SECRET_ID = "leadhooks/local/vitec"
 OMNICASA_SECRET_ID = "leadhooks/local/omnicasa"
 INBOUND_SECRET_ID = "leadhooks/local/inbound"
 # Failure queue redrive to the parked DLQ, as in template.yaml.
 MAX_RECEIVE_COUNT = 6
 
-API_KEY = "local-api-key"
+LOCAL_CLIENT = "local"
+API_KEY = "local-api-key"  # 13 characters: the local stack lowers the 16-character minimum to 8
+LOCAL_MIN_API_KEY_CHARS = "8"
 TYPEFORM_SECRET = "local-typeform-secret"
 WEBHOOK_SECRET = "whsec_bG9jYWwtd2ViaG9vay1zZWNyZXQtMDEyMzQ1Njc4OWFi"
 OMNICASA_SECRET_KEY = "local-omnicasa-secret-key"
@@ -29,10 +32,19 @@ SECRETS: dict[str, dict[str, object]] = {
         }
     },
     OMNICASA_SECRET_ID: {"secretKey": OMNICASA_SECRET_KEY},
+    # DESIGN §4: one client, `local`, with every local credential, every customer and every operation.
+    # "*" rather than the fixture list, so a lead for an unknown customer still shows what a deployed
+    # stack does with it (parked `no_credentials`); tests seed scoped clients beside it.
     INBOUND_SECRET_ID: {
-        "apiKeys": [API_KEY],
-        "typeformSecrets": [TYPEFORM_SECRET],
-        "webhookSecrets": [WEBHOOK_SECRET],
+        "clients": {
+            LOCAL_CLIENT: {
+                "apiKeys": [API_KEY],
+                "typeformSecrets": [TYPEFORM_SECRET],
+                "webhookSecrets": [WEBHOOK_SECRET],
+                "vitecCustomers": ["*"],
+                "omnicasaCustomers": ["*"],
+            }
+        }
     },
 }
 
@@ -69,11 +81,13 @@ def product_env(aws_port: int, sandbox_port: int) -> dict[str, str]:
         "PARKED_QUEUE_URL": queue_url(aws_port, PARKED_QUEUE),
         "IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
         "PACING_TABLE": PACING_TABLE,
+        "ARCHIVE_BUCKET": ARCHIVE_BUCKET,
         "VITEC_BASE_URL": f"http://127.0.0.1:{sandbox_port}",
         "OMNICASA_BASE_URL": f"http://127.0.0.1:{sandbox_port}/omnicasa",
         "VITEC_SECRET_ID": VITEC_SECRET_ID,
         "OMNICASA_SECRET_ID": OMNICASA_SECRET_ID,
         "INBOUND_SECRET_ID": INBOUND_SECRET_ID,
+        "INBOUND_MIN_API_KEY_CHARS": LOCAL_MIN_API_KEY_CHARS,
         "POWERTOOLS_SERVICE_NAME": "leadhooks",
         "POWERTOOLS_METRICS_NAMESPACE": "Leadhooks",
         "POWERTOOLS_METRICS_DISABLED": "true",

@@ -14,7 +14,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import HttpResolver
 from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
 from leadhooks.catalog import WRITES
-from leadhooks.models.api import ContactsResponse, DeliveryResponse, ErrorBody
+from leadhooks.models.api import ContactsResponse, DeliveryResponse, DeliveryState, ErrorBody
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
@@ -29,6 +29,7 @@ DESCRIPTION = (
 API_KEY_SCHEME = "apiKey"
 SECURITY_SCHEMES: dict[str, Any] = {API_KEY_SCHEME: {"type": "apiKey", "in": "header", "name": "x-api-key"}}
 CONTACTS_ROUTE = "/vitec/contacts"
+DELIVERIES_ROUTE = "/deliveries/{deliveryId}"
 REF = "#/components/schemas/{model}"
 
 # Query parameters that may carry vendor path parameters (DESIGN §2), per write operation.
@@ -43,7 +44,8 @@ _ERRORS = {
     "unsupported content type); `errors[].field` names the part",
     "401": "no valid x-api-key, Typeform-Signature or Standard Webhooks signature",
     "409": "the same deliveryId is being processed right now; retry after `Retry-After` seconds",
-    "413": "the body is larger than the limit (256 KB)",
+    "413": "the body is larger than the limit (256 KB); from a signed sender it is also kept and parked "
+    "(`parked: true`, `reason: too_large`)",
     "422": "fails validation (`errors[]` names every field path), or the vendor rejected it "
     "permanently (`vendorStatus`, `vendorMessage`; parked for an operator)",
     "503": "neither delivered nor queued; retry after `Retry-After` seconds",
@@ -60,7 +62,10 @@ def _schemas() -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """`$ref`s of the request and response models, and every schema they need."""
     models: list[tuple[type[BaseModel], JsonSchemaMode]] = [
         *((model, "validation") for model in write_routes().values()),
-        *((model, "serialization") for model in (DeliveryResponse, ContactsResponse, ErrorBody)),
+        *(
+            (model, "serialization")
+            for model in (DeliveryResponse, ContactsResponse, DeliveryState, ErrorBody)
+        ),
     ]
     refs, definitions = models_json_schema(models, ref_template=REF)
     by_name = {model.__name__: dict(ref) for (model, _), ref in refs.items()}
@@ -149,6 +154,21 @@ def enrich(document: dict[str, Any]) -> dict[str, Any]:
     either = {"anyOf": [refs["ContactsResponse"], refs["DeliveryResponse"]]}
     contacts["responses"] = _responses(either, error, write=False)
     contacts["security"] = [{API_KEY_SCHEME: []}]
+    status = paths.setdefault(DELIVERIES_ROUTE, {}).setdefault("get", {})
+    status["parameters"] = [
+        {
+            "name": "deliveryId",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:@-]{1,128}$"},
+            "description": "a deliveryId this client sent (another client's is not found: 404)",
+        }
+    ]
+    answers = _responses(refs["DeliveryState"], error, write=False)
+    answers["200"]["description"] = "where the delivery stands: in_flight, delivered, queued or parked"
+    answers["404"] = {"description": "no delivery of this client by that id", "content": _json(error)}
+    status["responses"] = answers
+    status["security"] = [{API_KEY_SCHEME: []}]
 
     components = document.setdefault("components", {})
     schemas: dict[str, Any] = {**components.get("schemas", {}), **definitions}

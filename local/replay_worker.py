@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from types import FrameType
 from typing import Any
 
-from leadhooks.failures import get_sqs
+from leadhooks import queues
 
 from functions.failure_replay.app import lambda_handler
 from local import config
@@ -110,7 +110,7 @@ class Worker:
 
     def __init__(self, queue_url: str | None = None) -> None:
         self.queue_url = queue_url or os.environ["FAILURE_QUEUE_URL"]
-        self.sqs: Any = get_sqs()
+        self.sqs: Any = queues.sqs()
         self.region = str(self.sqs.meta.region_name or config.REGION)
         self._queue_arn: str | None = None
 

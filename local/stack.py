@@ -4,6 +4,7 @@ reliability suite; `make run` starts the same parts as separate processes instea
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -48,6 +49,34 @@ class RunningStack:
     def parked_queue(self) -> str:
         return config.queue_url(self.aws_port, config.PARKED_QUEUE)
 
+    @property
+    def archive_bucket(self) -> str:
+        return config.ARCHIVE_BUCKET
+
+    def archived(self, prefix: str = "parked/") -> dict[str, dict[str, Any]]:
+        """The archive's current objects under `prefix`: key -> the JSON it holds (or `{"bytes": n}`)."""
+        s3 = self.client("s3")
+        found: dict[str, dict[str, Any]] = {}
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.archive_bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                data = s3.get_object(Bucket=self.archive_bucket, Key=item["Key"])["Body"].read()
+                try:
+                    found[item["Key"]] = json.loads(data)
+                except ValueError:
+                    found[item["Key"]] = {"bytes": len(data)}
+        return found
+
+    def clear_archive(self) -> None:
+        """Delete every version of every object in the archive bucket."""
+        s3 = self.client("s3")
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=self.archive_bucket):
+            doomed = [
+                {"Key": v["Key"], "VersionId": v["VersionId"]}
+                for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+            ]
+            if doomed:
+                s3.delete_objects(Bucket=self.archive_bucket, Delete={"Objects": doomed, "Quiet": True})
+
     def records(self, **params: str) -> list[dict[str, Any]]:
         response = requests.get(f"{self.sandbox}/_sandbox/records", params=params, timeout=30)
         response.raise_for_status()
@@ -57,11 +86,12 @@ class RunningStack:
         requests.post(f"{self.sandbox}/_sandbox/faults", json=faults, timeout=5).raise_for_status()
 
     def reset(self) -> None:
-        """No faults, no records, empty queues."""
+        """No faults, no records, empty queues, an empty archive."""
         requests.delete(f"{self.sandbox}/_sandbox/faults", timeout=5)
         requests.delete(f"{self.sandbox}/_sandbox/records", timeout=5)
         for url in (self.failure_queue, self.parked_queue):
             self.drain(url)
+        self.clear_archive()
 
     def pacing_limits(self, limits: dict[str, float], sandbox_rps: float = 0) -> None:
         """Set `rateLimitRps` per Vitec customer in the secret (others: the default), the sandbox's

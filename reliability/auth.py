@@ -73,7 +73,7 @@ SCHEME_LABEL: dict[Scheme | None, str] = {
     "standard_webhooks": "Standard Webhooks",
     None: "missing credentials",
 }
-Expect = Literal["accept", "reject", "no_effect"]
+Expect = Literal["accept", "reject", "no_effect", "forbidden"]
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,10 @@ class Credentials:
             "webhookSecrets": [self.webhook_secret],
         }
 
+    def client(self, **reach: list[str]) -> dict[str, list[str]]:
+        """This set as one client of the inbound secret (DESIGN §4), reaching `reach`."""
+        return {**self.as_secret(), **reach}
+
     def values(self) -> tuple[str, ...]:
         return (
             self.api_key,
@@ -123,6 +127,22 @@ class Credentials:
 
 
 LOCAL = Credentials(config.API_KEY, config.TYPEFORM_SECRET, config.WEBHOOK_SECRET)
+EVERY_CUSTOMER = {"vitecCustomers": ["*"], "omnicasaCustomers": ["*"]}
+
+
+def local_only(lists: dict[str, list[str]]) -> dict[str, Any]:
+    """The inbound secret with one client, `local`, holding these credential lists and reaching everything."""
+    return {"clients": {config.LOCAL_CLIENT: {**lists, **EVERY_CUSTOMER}}}
+
+
+# Cross-client attempts (issue 11): two more clients whose credentials are valid but reach neither the
+# customers nor the operations the probes aim at. Every such request must be answered 403, reach no vendor,
+# and (from a signed sender) be parked `forbidden`.
+# - `reader` may use the contacts route only, for customer M10002: writes are outside its operations.
+# - `neighbour` may use every operation, for customer M10002 and an Omnicasa customer nobody sends to:
+#   the probes' customers (M10001, the sample's Omnicasa customer) are outside its customers.
+READER_REACH = {"vitecCustomers": ["M10002"], "operations": ["contacts"]}
+NEIGHBOUR_REACH = {"vitecCustomers": ["M10002"], "omnicasaCustomers": ["999999"]}
 
 
 def rotated_credentials() -> Credentials:
@@ -539,6 +559,14 @@ def judge(probe: Probe, forbidden: tuple[str, ...]) -> list[str]:
         if probe.status != 200 or not isinstance(probe.answer, dict):
             return [f"{where}identical replay not answered 200 (HTTP {probe.status}: {probe.text[:200]})"]
         return []
+    if probe.expect == "forbidden":
+        if probe.status != 403 or not isinstance(probe.answer, dict):
+            return [f"{where}CROSS-CLIENT ACCESS: HTTP {probe.status} instead of 403 ({probe.text[:200]})"]
+        found = [] if probe.answer.get("error") == "forbidden" else [f"{where}403 without error=forbidden"]
+        answer_text = probe.text + json.dumps(probe.answer_headers)
+        if any(value and value in answer_text for value in (*_sent_secrets(probe), *forbidden)):
+            found.append(f"{where}403 answer contains a key, signature or secret")
+        return found
     problems: list[str] = []
     if probe.status != 401:
         return [f"{where}ACCEPTED OR MISHANDLED: HTTP {probe.status} instead of 401 ({probe.text[:200]})"]
@@ -661,7 +689,7 @@ def run(stack: RunningStack, quick: bool) -> list[Row]:
     # 3. Rotation: old and new side by side (both work), then the old ones removed (refused).
     with inbound_secret_restored(stack):
         both = {k: [*LOCAL.as_secret()[k], *rotated.as_secret()[k]] for k in LOCAL.as_secret()}
-        put_inbound_secret(stack, both)
+        put_inbound_secret(stack, local_only(both))
         contacts = ROUTES[-1]
         if not wait_until_accepted(sender, b, rotated):
             row.failures.append(
@@ -673,19 +701,40 @@ def run(stack: RunningStack, quick: bool) -> list[Row]:
                 sender.send(control(b, contacts, scheme, LOCAL, "old secret during the overlap"))
                 sender.send(control(b, contacts, scheme, rotated, "new secret during the overlap"))
             # The first put proved that a new value is read at once; this one removes the old values.
-            put_inbound_secret(stack, rotated.as_secret())
+            put_inbound_secret(stack, local_only(rotated.as_secret()))
             for route in ROUTES:
                 for scheme in SCHEMES:
                     sender.send(control(b, route, scheme, rotated, "new secret after rotation"))
                 for probe in rotated_out_cases(b, route, LOCAL):
                     sender.send(probe)
 
+    # 4. Cross-client attempts: valid credentials of clients that may not reach the target.
+    reader, neighbour = rotated_credentials(), rotated_credentials()
+    forbidden = (*forbidden, *reader.values(), *neighbour.values())
+    with inbound_secret_restored(stack):
+        put_inbound_secret(
+            stack,
+            {
+                "clients": {
+                    config.LOCAL_CLIENT: LOCAL.client(**EVERY_CUSTOMER),
+                    "reader": reader.client(**READER_REACH),
+                    "neighbour": neighbour.client(**NEIGHBOUR_REACH),
+                }
+            },
+        )
+        if not wait_until_accepted(sender, b, LOCAL):
+            row.failures.append("cross-client: the two extra clients were not read in time")
+        for probe in cross_client_cases(b, reader, neighbour):
+            sender.send(probe)
+    _remove_parked_forbidden(stack, sender, row)
+
     # Judge every answer, then what reached the vendor and the queues.
     for probe in sender.sent:
         row.failures.extend(judge(probe, forbidden))
     accepted = [p for p in sender.sent if p.expect == "accept"]
-    bad = [p for p in sender.sent if p.expect == "reject"]
-    rejected = [p for p in bad if p.status == 401]
+    bad = [p for p in sender.sent if p.expect in ("reject", "forbidden")]
+    cross = [p for p in sender.sent if p.expect == "forbidden"]
+    rejected = [p for p in bad if p.status == (403 if p.expect == "forbidden" else 401)]
     delivered = [p for p in accepted if not judge(p, forbidden)]
     counts = _marker_counts(stack, {p.marker for p in sender.sent if p.marker})
     bad_markers = {p.marker for p in bad if p.marker} - {p.marker for p in accepted if p.marker}
@@ -714,12 +763,90 @@ def run(stack: RunningStack, quick: bool) -> list[Row]:
     row.server_errors = sum(1 for p in sender.sent if p.status is not None and p.status >= 500)
     row.seconds = time.monotonic() - started
     no_effect = sum(1 for p in sender.sent if p.expect == "no_effect")
+    cross_succeeded = sum(1 for p in cross if p.status is not None and p.status < 300)
     row.notes = (
-        f"{len(bad)} bad requests, {len(rejected)} rejected with 401 "
-        f"({100.0 * len(rejected) / max(1, len(bad)):.0f}%); {len(accepted)} controls; "
+        f"{len(bad)} bad requests, {len(rejected)} rejected with 401/403 "
+        f"({100.0 * len(rejected) / max(1, len(bad)):.0f}%); {cross_succeeded} of {len(cross)} "
+        f"cross-client attempts succeeded; {len(accepted)} controls; "
         f"{no_effect} identical replays without effect; 3 schemes x {len(ROUTES)} routes"
     )
     return [row]
+
+
+def cross_client_cases(b: Builder, reader: Credentials, neighbour: Credentials) -> list[Probe]:
+    """Valid credentials aimed outside their client's reach, on every route and scheme: all must be 403."""
+    probes: list[Probe] = []
+    for route in ROUTES:
+        for scheme in SCHEMES:
+            if not route.is_write and scheme != "api_key":
+                continue  # a signed GET is refused with 401 before scope (see `control`)
+            if route.is_write:  # `reader` may not use any write operation
+                probes.append(
+                    b.probe(
+                        f"{scheme} cross-client: another client's operation",
+                        route,
+                        scheme,
+                        "forbidden",
+                        valid_headers(scheme, reader),
+                        body_scheme=scheme,
+                    )
+                )
+            # `neighbour` may use the operation but not the probe's customer (M10001 / the sample's).
+            probes.append(
+                b.probe(
+                    f"{scheme} cross-client: another client's customer",
+                    route,
+                    scheme,
+                    "forbidden",
+                    valid_headers(scheme, neighbour),
+                    body_scheme=scheme,
+                )
+            )
+    # `reader` may read contacts, but only for M10002: M10001's contacts are another client's.
+    probes.append(
+        b.probe(
+            "api_key cross-client: another client's contacts",
+            ROUTES[-1],
+            "api_key",
+            "forbidden",
+            valid_headers("api_key", reader),
+        )
+    )
+    return probes
+
+
+def _remove_parked_forbidden(stack: RunningStack, sender: Sender, row: Row) -> None:
+    """A signed cross-client delivery is parked `forbidden` (DESIGN §4): check each was, then take exactly
+    those off the parked queue so the scenario leaves the queues as it found them."""
+    signed = {
+        str((p.answer or {}).get("deliveryId"))
+        for p in sender.sent
+        if p.expect == "forbidden" and p.route.is_write and p.scheme != "api_key" and p.status == 403
+    }
+    sqs = stack.sqs()
+    found: set[str] = set()
+    for _ in range(20):  # bounded: a few receives of up to 10 messages
+        batch = sqs.receive_message(
+            QueueUrl=stack.parked_queue, MaxNumberOfMessages=10, VisibilityTimeout=30, WaitTimeSeconds=0
+        ).get("Messages", [])
+        if not batch:
+            break
+        for message in batch:
+            envelope = json.loads(message["Body"])
+            if envelope.get("deliveryId") in signed and envelope.get("reason") == "forbidden":
+                found.add(envelope["deliveryId"])
+                sqs.delete_message(QueueUrl=stack.parked_queue, ReceiptHandle=message["ReceiptHandle"])
+            else:
+                sqs.change_message_visibility(
+                    QueueUrl=stack.parked_queue, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                )
+        if found >= signed:
+            break
+    if found != signed:
+        row.failures.append(
+            f"cross-client: {len(signed - found)} of {len(signed)} signed forbidden deliveries "
+            "not parked 'forbidden'"
+        )
 
 
 def _replays(sender: Sender, b: Builder, row: Row) -> None:

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-COLUMNS = ("scenario", "requests", "delivered", "queued", "parked", "lost", "duplicates", "5xx", "seconds")
+COLUMNS = (
+    "scenario",
+    "requests",
+    "delivered",
+    "queued",
+    "parked",
+    "lost",
+    "duplicates",
+    # The most vendor writes (sandbox records) any one deliveryId got; the bound is 2, 1 for a viewing
+    # registration (DESIGN §6), checked in every scenario (reliability/writes.py).
+    "max writes/id",
+    "5xx",
+    "seconds",
+)
 
 
 @dataclass
@@ -22,6 +35,11 @@ class Row:
     seconds: float = 0.0
     notes: str = ""
     failures: list[str] = field(default_factory=list)
+    max_writes: int | None = None  # None: no write of this scenario carried a delivery token
+    # Broken invariants that today's pipeline is known to break, each with the branch expected to fix
+    # it (`expected_to_fail_until` in the scenario's config): reported, but the run still passes.
+    expected_failures: list[str] = field(default_factory=list)
+    expected_to_fail_until: str | None = None
 
     def cells(self) -> tuple[str, ...]:
         return (
@@ -32,6 +50,17 @@ class Row:
             str(self.parked),
             str(self.lost),
             str(self.duplicates),
+            "-" if self.max_writes is None else str(self.max_writes),
             str(self.server_errors),
             f"{self.seconds:.1f}",
         )
+
+
+def expect_failures_until(row: Row, branch: str | None) -> Row:
+    """Move the row's failures to `expected_failures` when the scenario is marked as failing on
+    today's pipeline until `branch` is merged (None: nothing is expected to fail)."""
+    if branch:
+        row.expected_to_fail_until = branch
+        row.expected_failures.extend(row.failures)
+        row.failures.clear()
+    return row

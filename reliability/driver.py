@@ -136,7 +136,7 @@ class VendorCallCounter(logging.Handler):
     failed` / `vendor call transient status`) and one per success (`delivered`, `replayed`), so a
     scenario can say what share of vendor calls the injected faults really hit."""
 
-    FAILED = frozenset({"vendor call failed", "vendor call transient status"})
+    FAILED = frozenset({"vendor call failed", "vendor call transient status", "vendor call ambiguous status"})
     SUCCEEDED = frozenset({"delivered", "replayed"})
 
     def __init__(self) -> None:

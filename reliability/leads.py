@@ -27,11 +27,25 @@ ROUTES: dict[str, tuple[str, str]] = {
 }
 OPERATIONS = tuple(ROUTES)
 
-# DESIGN §6: the vendor merges the person for these writes, so a write whose answer was lost may be
-# re-sent; a viewing registration is not de-duplicated by Vitec.
-DEDUPLICATED = frozenset({"person_lead", "area_interest", "contact_on_me"})
 
-TOKEN_PATTERN = re.compile(r"\b((?:SOAK|STORM|BURST)-\d{6})\b")
+def _resendable() -> frozenset[str]:
+    """From the catalog (`resend_after_ambiguous`), never a hand list: the writes that may be re-sent
+    once after an ambiguous outcome (DESIGN §6). A viewing registration is not."""
+    from leadhooks.catalog import write_operation
+
+    found = set()
+    for operation, (_route, function) in ROUTES.items():
+        spec = write_operation(function)
+        if spec is not None and spec.resend_after_ambiguous:
+            found.add(operation)
+    return frozenset(found)
+
+
+# Writes whose bound is 2 (re-sent at most once after an ambiguous outcome); every other write: 1.
+DEDUPLICATED = _resendable()
+WRITE_BOUND = {True: 2, False: 1}
+
+TOKEN_PATTERN = re.compile(r"\b((?:SOAK|STORM|LOST|KILL|DDB|CRED|BIG|BURST)-\d{6})\b")
 
 _SV_FIRST = (
     "Anna",
@@ -113,6 +127,11 @@ class Submission:
     @property
     def deduplicated(self) -> bool:
         return self.operation in DEDUPLICATED
+
+    @property
+    def bound(self) -> int:
+        """Vendor writes this submission may make at most, across API, replay and ops (DESIGN §6)."""
+        return WRITE_BOUND[self.deduplicated]
 
 
 def _luhn_digit(digits: str) -> int:

@@ -406,7 +406,7 @@ def peek_attributes(stack: RunningStack, url: str) -> list[dict[str, Any]]:
 
 def run_cli(argv: list[str]) -> tuple[int, str]:
     """`python -m leadhooks.ops …` in-process; stdout and stderr together."""
-    from leadhooks.ops.cli import main
+    from leadhooks_ops.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stderr(err):
@@ -568,11 +568,13 @@ def _exercise(
     # Invalid input from an API-key caller: 400 / 413 / 422, nothing kept.
     too_long = body(PERSON_LEAD)
     too_long["person"]["firstName"] = f"{SURNAME} {EMAIL} {PHONE}"
-    client.api_key("person lead, name too long (422)", (422,), PERSON_LEAD, _json(too_long))
+    too_long["receiver"] = {}  # names nobody (vitec-person-lead.txt:26)
+    client.api_key("person lead, receiver names nobody (422)", (422,), PERSON_LEAD, _json(too_long))
     bad_pnr = body(PERSON_LEAD)
-    bad_pnr["person"]["socialSecurityNumber"] = INVALID_PNR
+    bad_pnr["person"]["socialSecurityNumber"] = INVALID_PNR  # sent as given: the docs ask for no check
+    bad_pnr["person"]["isForeignSocialSecurityNumber"] = PNR  # not a boolean
     client.api_key(
-        "person lead form-encoded, invalid personnummer (422)",
+        "person lead form-encoded, isForeignSocialSecurityNumber not a boolean (422)",
         (422,),
         PERSON_LEAD,
         _flat(bad_pnr),
@@ -580,7 +582,8 @@ def _exercise(
     )
     interest = body(AREA_INTEREST)
     interest["updatePerson"]["firstName"] = f"{SURNAME} {PNR} {EMAIL}"
-    client.api_key("area interest, name too long (422)", (422,), AREA_INTEREST, _json(interest))
+    interest["updatePerson"]["approvalDate"] = "20241121"  # compact: refused, never converted
+    client.api_key("area interest, compact date (422)", (422,), AREA_INTEREST, _json(interest))
     viewing = body(VIEWING)
     viewing["reminderTime"] = f"{EMAIL} {PNR}"
     client.api_key("viewing, reminderTime not a number (422)", (422,), VIEWING, _json(viewing))
@@ -614,9 +617,10 @@ def _exercise(
     # Signed senders' invalid input: 422 and parked (invalid_input).
     tf_bad = body(PERSON_LEAD)
     tf_bad["person"]["socialSecurityNumber"] = INVALID_PNR
+    tf_bad["person"]["isForeignSocialSecurityNumber"] = PNR
     parked(
         client.typeform(
-            "person lead Typeform, invalid personnummer (parked)",
+            "person lead Typeform, isForeignSocialSecurityNumber not a boolean (parked)",
             (422,),
             PERSON_LEAD,
             typeform_payload(PERSON_LEAD, tf_bad),
@@ -624,9 +628,10 @@ def _exercise(
     )
     tf_interest = body(AREA_INTEREST)
     tf_interest["updatePerson"]["firstName"] = f"{SURNAME} {EMAIL} {PHONE}"
+    tf_interest["updatePerson"]["approvalDate"] = "20241121"
     parked(
         client.typeform(
-            "area interest Typeform, name too long (parked)",
+            "area interest Typeform, compact date (parked)",
             (422,),
             AREA_INTEREST,
             typeform_payload(AREA_INTEREST, tf_interest),
@@ -647,13 +652,15 @@ def _exercise(
     )
 
     # The vendor rejects it: 422 and parked (vendor_rejected / vendor_auth_failed).
-    unknown_contact = body(AREA_INTEREST)
-    unknown_contact["updatePerson"]["contactId"] = "c-m10001-999"
+    # An unknown contactId is not an error in the docs (the duplicate check decides), so the sandbox
+    # refuses the next call instead.
+    faults(stack, failNext=1, statuses=[400])
     parked(
         client.api_key(
-            "area interest, unknown contact (vendor rejects)", (422,), AREA_INTEREST, _json(unknown_contact)
+            "area interest, vendor rejects (HTTP 400)", (422,), AREA_INTEREST, _json(body(AREA_INTEREST))
         )
     )
+    faults(stack)
     unknown_viewing = body(VIEWING)
     unknown_viewing["viewingId"] = "v-m10001-9"
     parked(
@@ -669,16 +676,17 @@ def _exercise(
             _json(unknown_contact_id),
         )
     )
-    unknown_customer = body(CONTACT_ON_ME)
-    unknown_customer["CustomerId"] = 999
+    # No doc says Omnicasa refuses any particular value, so the sandbox refuses the next call instead.
+    faults(stack, failNext=1, statuses=[400])
     parked(
         client.typeform(
-            "contact-on-me, unknown customer (Success:false)",
+            "contact-on-me, vendor rejects (HTTP 400)",
             (422,),
             CONTACT_ON_ME,
-            typeform_payload(CONTACT_ON_ME, unknown_customer),
+            typeform_payload(CONTACT_ON_ME, body(CONTACT_ON_ME)),
         )
     )
+    faults(stack)
     with wrong_vitec_password(stack, "M10002"):
         other_customer = body(PERSON_LEAD)
         other_customer["customerId"] = "M10002"

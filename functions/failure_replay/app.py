@@ -8,7 +8,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from leadhooks.idempotency import bind_lambda_context
 from leadhooks.logic.replay import replay_record
 from leadhooks.observability import logger, metrics
 from leadhooks.pacing import slot_of
@@ -21,7 +20,6 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
-    bind_lambda_context(context)
     # Paced deliveries in the order of their reserved slots: each then waits only for its own slot
     # instead of being sent late behind a later one (docs/pacing.md).
     event["Records"] = sorted(event.get("Records") or [], key=slot_of)

@@ -93,16 +93,20 @@ def as_bool(value: Any) -> bool | None:
     return None
 
 
+# The docs' "integer" is a .NET integer: Newtonsoft cannot bind a value beyond 64 bits to it.
+_INT64 = range(-(2**63), 2**63)
+
+
 def is_int(value: Any) -> bool:
     if isinstance(value, bool):
         return False
     if isinstance(value, int):
-        return True
+        return value in _INT64
     if isinstance(value, float):
-        return math.isfinite(value)
+        return math.isfinite(value) and round(value) in _INT64
     if isinstance(value, str):
         text = value.strip()
-        return text.lstrip("+-").isdigit() and text.count("-") + text.count("+") <= 1
+        return text.lstrip("+-").isdigit() and text.count("-") + text.count("+") <= 1 and int(text) in _INT64
     return False
 
 

@@ -67,6 +67,9 @@ _ESTATE_KINDS = (
 _UPDATE_PHONES = {"telePhone": "home", "workPhone": "work", "cellPhone": "cell", "otherPhone": "other"}
 
 
+MSG_NOTIFY_USER_NEEDS_USER_ID = "UserId krävs för nya kontakter när NotifyUser anges"
+
+
 def bad_request(errors: Errors | dict[str, list[str]]) -> Reply:
     """The documented 400 with the validation errors in the result (vitec-person-lead.txt:55-58)."""
     model_state = errors.by_field if isinstance(errors, Errors) else errors
@@ -151,9 +154,8 @@ def validate_person_lead(body: JsonObj) -> Errors:
 def validate_area_interest(body: JsonObj) -> Errors:
     """Types from the sample body, vitec-interest-on-area.txt:1.
 
-    Not rules: updatePerson.customerId (the doc's curl sample, line 24, has none), and NotifyUser
-    without UserId (line 20 says the notification needs a UserId for new contacts; its
-    Information column, where the doc puts its rules, is empty, so the call is not refused).
+    Not a rule: updatePerson.customerId (the doc's curl sample, line 24, has none). NotifyUser
+    without UserId is checked in `area_interest`: it needs the duplicate check (only new contacts).
     """
     errors = Errors()
     # vitec-interest-on-area.txt:15-16: UpdatePerson, "Uppgift om personen krävs".
@@ -437,6 +439,14 @@ class VitecApi:
             return bad_request(errors)
         with self._store.tx() as tx:
             contact = self._interest_contact(tx, customer_id, body)
+            if (
+                contact is None
+                and as_bool(field(body, "notifyUser"))
+                and not text_or_none(field(update, "userId"))
+            ):
+                # vitec-interest-on-area.txt:20: NotifyUser "kräver UserId för nya kontakter"; the
+                # duplicate check (:4) found nobody, so this is a new contact.
+                return bad_request({"updatePerson.userId": [MSG_NOTIFY_USER_NEEDS_USER_ID]})
             if contact is None:
                 contact_id = tx.create_contact(customer_id, _apply_update_person(_blank_person(), body))
             else:

@@ -15,6 +15,19 @@ def get_boto3_session() -> Any:
     return boto3.session.Session()
 
 
+def get_client(service: str, region: str | None = None) -> Any:
+    """One client per service (and region, where a caller names one: the ops CLI's --region)."""
+    return _client(service, region or None)
+
+
 @cache
-def get_client(service: str) -> Any:
+def _client(service: str, region: str | None) -> Any:
+    if region:
+        return get_boto3_session().client(service, region_name=region)
     return get_boto3_session().client(service)
+
+
+def clear_clients() -> None:
+    """Forget every client and the session (tests, or after the environment changed)."""
+    _client.cache_clear()
+    get_boto3_session.cache_clear()

@@ -38,6 +38,9 @@ class Entry:
     ref: str
     # DESIGN §4: a client's `operations` lists these (the route's last literal segment)
     scope: str
+    # DESIGN §4: where the request names its vendor customer (a dotted native path, or the query parameter
+    # of a read), which `leadhooks.inbound.scope.authorize` checks against the client's customers
+    customer_field: str | None = None
 
     @property
     def resource_route(self) -> str:
@@ -78,6 +81,7 @@ CATALOG: tuple[Entry, ...] = (
         kind="write",
         ref="leadhooks.vendors.omnicasa.operations:CONTACT_ON_ME",
         scope="contact-on-me",
+        customer_field="CustomerId",
     ),
     Entry(
         name="vitec_viewing_participant",
@@ -87,6 +91,7 @@ CATALOG: tuple[Entry, ...] = (
         kind="write",
         ref="leadhooks.vendors.vitec.operations:VIEWING_PARTICIPANT",
         scope="viewing-participants",
+        customer_field="customerId",
     ),
     Entry(
         name="vitec_area_interest",
@@ -96,6 +101,7 @@ CATALOG: tuple[Entry, ...] = (
         kind="write",
         ref="leadhooks.vendors.vitec.operations:AREA_INTEREST",
         scope="area-interests",
+        customer_field="updatePerson.customerId",
     ),
     Entry(
         name="vitec_person_lead",
@@ -105,6 +111,7 @@ CATALOG: tuple[Entry, ...] = (
         kind="write",
         ref="leadhooks.vendors.vitec.operations:PERSON_LEAD",
         scope="person-leads",
+        customer_field="customerId",
     ),
     Entry(
         name="vitec_get_contacts",
@@ -114,6 +121,16 @@ CATALOG: tuple[Entry, ...] = (
         kind="read",
         ref="leadhooks.logic.contacts:get_contacts",
         scope="contacts",
+        customer_field="customerId",
+    ),
+    Entry(
+        name="deliveries",
+        route="/deliveries/{deliveryId}",
+        method="GET",
+        vendor=None,
+        kind="read",
+        ref="leadhooks.logic.deliveries:get_delivery",
+        scope="deliveries",
     ),
 )
 

@@ -72,7 +72,8 @@ class VendorOperation:
     # After an ambiguous outcome (answer lost, 502/504, a function that died mid-call), may the write be
     # sent once more? A viewing registration never is (DESIGN §6).
     resend_after_ambiguous: bool
-    # Where a national phone number without a country code is assumed to be (Vitec: SE, Omnicasa: BE).
+    # Where a national phone number without a country code is assumed to be (Vitec: SE, Omnicasa: BE),
+    # unless the customer's entry in the vendor secret sets `phoneRegion` (leadhooks.vendors.normalise).
     phone_region: str = "SE"
 
     def call(self, model: Any) -> dict[str, Any]:

@@ -42,11 +42,40 @@ class AuthenticationError(LeadhooksError):
     code = "unauthorized"
 
 
+class ForbiddenError(LeadhooksError):
+    """A valid credential whose client may not reach this customer or operation (DESIGN §4); nothing is sent.
+    `details` names the field (`customerId`, `updatePerson.customerId`, `CustomerId`) or `operation`."""
+
+    status = 403
+    code = "forbidden"
+
+
+class NotFoundError(LeadhooksError):
+    """Nothing of the caller's by that id (another client's delivery is not found either)."""
+
+    status = 404
+    code = "not_found"
+
+
 class InputValidationError(LeadhooksError):
     """The request parses but fails the vendor's documented rules; `details` names every field."""
 
     status = 422
     code = "validation_error"
+
+
+class NoCredentialsError(InputValidationError):
+    """No vendor credentials are configured for the request's customer (DESIGN §7). Not an input error
+    of the sender's: a signed delivery is parked (`no_credentials`), an API-key caller gets 422."""
+
+    code = "no_credentials"
+
+
+class IdempotencyKeyReusedError(LeadhooksError):
+    """This deliveryId was already used with a different payload (DESIGN §5): nothing is sent."""
+
+    status = 422
+    code = "idempotency_key_reused"
 
 
 class ConflictError(LeadhooksError):
@@ -80,14 +109,16 @@ class VendorError(LeadhooksError):
 
 
 class TransientVendorError(VendorError):
-    """5xx, 429, timeouts and network errors: worth retrying later."""
+    """The vendor answered "not done" (429, 500, 503) or the request never reached it (connection
+    refused, connect timeout): nothing was written, so it is worth retrying."""
 
     status = 503
     code = "vendor_unavailable"
 
 
 class AnswerLostError(TransientVendorError):
-    """The request was sent but the answer was lost: the vendor may have acted on it."""
+    """An ambiguous outcome: the request was sent but no usable answer came back (read timeout, reset,
+    502, 504, a 2xx without the promised body). The vendor may have acted on it (DESIGN §6)."""
 
     code = "vendor_answer_lost"
 
@@ -106,7 +137,7 @@ class VendorAuthError(PermanentVendorError):
 
 
 class IdempotencyStoreError(LeadhooksError):
-    """The idempotency table could not be read or written."""
+    """The delivery record store (the idempotency table) could not be read or written."""
 
     status = 503
     code = "idempotency_unavailable"

@@ -1,28 +1,34 @@
-"""The failure envelope and the two queues it travels on (DESIGN §8).
+"""The failure envelope (DESIGN §8): what travels on the failure queue and the parked queue.
 
 Transient failures go to the failure queue and are replayed; permanent ones, exhausted ones and
-anything a person must look at go to the parked dead-letter queue with a reason. Message
-attributes carry only ids, never personal data.
+anything a person must look at go to the parked dead-letter queue with a reason. `leadhooks.queues`
+puts envelopes on SQS; the delivery record (`leadhooks.deliveries`) says where the delivery stands.
+Message attributes carry only ids, never personal data.
+
+Every parked envelope is also written to the parked archive (`leadhooks.archive`, S3), which outlives
+SQS's 14 days. An envelope larger than one SQS message (256 KB) is kept in the archive and the queue
+carries a pointer to it (`envelopeRef`); `parse_envelope` follows the pointer.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from leadhooks.errors import LeadhooksError, QueueUnavailableError, VendorError
+from leadhooks import archive
+from leadhooks.archive import StoredObject
+from leadhooks.errors import LeadhooksError, VendorError
 from leadhooks.masking import mask_text
-from leadhooks.observability import count, logger
-from leadhooks.settings import get_settings
+from leadhooks.policy import ParkReason
 
-ParkReason = Literal[
-    "vendor_rejected", "invalid_input", "answer_lost", "attempts_exhausted", "malformed_message", "operator"
-]
+__all__ = ["DEFAULT_CLIENT", "FailureEnvelope", "LastError", "ParkReason", "parse_envelope"]
+
+# The client of an envelope queued before envelopes named their client (one tenant then).
+DEFAULT_CLIENT = "default"
 
 
 class LastError(BaseModel):
@@ -41,12 +47,17 @@ class LastError(BaseModel):
 
 
 class FailureEnvelope(BaseModel):
-    """Everything needed to deliver later, and nothing that grants access (no credentials)."""
+    """Everything needed to deliver later, and nothing that grants access (no credentials).
+
+    `client`, `operation` and `delivery_id` name the delivery record the replay claims."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True)
 
     delivery_id: str
     operation: str
+    client: str = DEFAULT_CLIENT
+    # SHA-256 of the validated request, as the delivery record holds it (None in older envelopes).
+    fingerprint: str | None = None
     customer_id: str | None = None
     attempt: int = Field(1, ge=1)
     first_seen_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
@@ -62,65 +73,34 @@ class FailureEnvelope(BaseModel):
     errors: list[dict[str, Any]] = Field(default_factory=list)
     reason: ParkReason | None = None
     parked_at: datetime | None = None
+    # A body kept as received in the archive (reason too_large): nothing else holds the lead.
+    body_ref: StoredObject | None = None
+    # On a queue message: the whole envelope is in the archive (it did not fit in one SQS message).
+    envelope_ref: StoredObject | None = None
 
     def to_message(self) -> str:
         return self.model_dump_json(by_alias=True, exclude_none=True)
 
-
-@lru_cache(maxsize=1)
-def get_sqs() -> Any:
-    """Built once, lazily: boto3 costs hundreds of ms at import, and most requests never need it."""
-    import boto3
-
-    return boto3.client("sqs")
+    def pointer(self, ref: StoredObject) -> FailureEnvelope:
+        """What the queue carries when the envelope is too large: ids, reason, error, and where it is."""
+        return self.model_copy(
+            update={"request": None, "vendor_request": None, "errors": [], "envelope_ref": ref}
+        )
 
 
-def _attributes(envelope: FailureEnvelope) -> dict[str, Any]:
-    attrs = {
-        "operation": {"DataType": "String", "StringValue": envelope.operation},
-        "deliveryId": {"DataType": "String", "StringValue": envelope.delivery_id},
-    }
-    if envelope.reason:
-        attrs["reason"] = {"DataType": "String", "StringValue": envelope.reason}
-    if envelope.pacing_slot_at is not None:  # lets the replay worker take a batch in slot order
-        attrs["pacingSlotAt"] = {"DataType": "Number", "StringValue": f"{envelope.pacing_slot_at:.3f}"}
-    return attrs
+def parse_envelope(body: str, *, resolve: bool = True) -> FailureEnvelope:
+    """Decode a queue message; raises ValueError for anything that is not an envelope.
 
-
-def _send(queue_url: str, envelope: FailureEnvelope, delay_s: int = 0) -> None:
+    A pointer (`envelopeRef`, an envelope too large for SQS) is followed to the archive unless
+    `resolve` is false; a failed archive read raises (the message is retried, not parked as malformed).
+    """
     try:
-        get_sqs().send_message(
-            QueueUrl=queue_url,
-            MessageBody=envelope.to_message(),
-            MessageAttributes=_attributes(envelope),
-            DelaySeconds=max(0, min(delay_s, 900)),
-        )
-    except Exception as exc:  # botocore errors and connection failures alike
-        logger.error(
-            "queue write failed",
-            extra={"deliveryId": envelope.delivery_id, "error": type(exc).__name__},
-        )
-        raise QueueUnavailableError(
-            "the lead could not be delivered or queued; please retry", details=[]
-        ) from None
-
-
-def enqueue_failure(envelope: FailureEnvelope, *, delay_s: int = 0) -> None:
-    """Put a transient failure on the failure queue for the replay worker."""
-    _send(get_settings().failure_queue_url, envelope, delay_s)
-    count("Queued", operation=envelope.operation)
-    logger.info("delivery queued", extra={"deliveryId": envelope.delivery_id, "attempt": envelope.attempt})
-
-
-def park(envelope: FailureEnvelope, reason: ParkReason) -> None:
-    """Hand a delivery to an operator: it stays on the parked DLQ with the reason (14 days)."""
-    envelope.reason = reason
-    envelope.parked_at = datetime.now(UTC)
-    _send(get_settings().parked_queue_url, envelope)
-    count("Parked", operation=envelope.operation, reason=reason)
-    logger.warning("delivery parked", extra={"deliveryId": envelope.delivery_id, "reason": reason})
-
-
-def parse_envelope(body: str) -> FailureEnvelope:
-    """Decode a queue message; raises ValueError for anything that is not an envelope."""
-    return FailureEnvelope.model_validate(json.loads(body))
+        data = json.loads(body)
+    except RecursionError:  # nested deeper than the parser goes: not an envelope
+        raise ValueError("the message is nested too deeply") from None
+    envelope = FailureEnvelope.model_validate(data)
+    if resolve and envelope.envelope_ref is not None and envelope.request is None:
+        full = FailureEnvelope.model_validate(json.loads(archive.get_text(envelope.envelope_ref)))
+        full.envelope_ref = envelope.envelope_ref
+        return full
+    return envelope

@@ -1,4 +1,11 @@
-"""The one HTTP session factory and the one retry policy used by every vendor client (DESIGN §6)."""
+"""The one HTTP session factory and the one in-request retry policy used by every vendor client (DESIGN §6).
+
+Inside a request only what provably wrote nothing is retried: 429, 500, 503 (the vendor said "not
+done") and a connection that never opened. An ambiguous outcome (read timeout or reset after the
+request went out, 502, 504) is raised at once as `AnswerLostError`: whether a write may be sent again
+is the failure policy's decision (`leadhooks.policy`), counted on the delivery record, never this loop's.
+A read (`idempotent=True`) creates nothing, so it retries those too.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +24,10 @@ from leadhooks.masking import mask_url_for_log
 from leadhooks.observability import logger
 from leadhooks.settings import get_settings
 
-RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+# The vendor answered "not done": nothing was written, so a retry is always safe.
+NOT_DONE_STATUSES = frozenset({429, 500, 503})
+# A gateway answered for the vendor: the request may have reached it and been processed (DESIGN §6).
+AMBIGUOUS_STATUSES = frozenset({502, 504})
 
 
 @lru_cache(maxsize=1)
@@ -91,17 +101,17 @@ def send(
     url: str,
     *,
     vendor: str,
-    retry_lost_answer: bool,
+    idempotent: bool = False,
     retry_throttled: bool = True,
     policy: RetryPolicy | None = None,
     **kwargs: Any,
 ) -> requests.Response:
     """Send with the retry policy; return the final response for the client to classify.
 
-    Raises TransientVendorError when retries are exhausted, AnswerLostError when the request may
-    have reached the vendor and the operation is not safe to repeat. With `retry_throttled` off a 429
-    is raised at once: a paced write is queued for its customer's next slot instead (leadhooks.pacing),
-    since a retry here would be one more request over the vendor's limit.
+    Raises TransientVendorError when "not done" retries are exhausted (nothing was written), and
+    AnswerLostError at the first ambiguous outcome of a write (something may have been written).
+    With `retry_throttled` off a 429 is raised at once: a paced write is queued for its customer's next
+    slot instead (leadhooks.pacing), since a retry here would be one more request over the vendor's limit.
     """
     policy = policy or RetryPolicy.from_settings()
     session = get_session()
@@ -121,7 +131,7 @@ def send(
             logger.warning(
                 "vendor call failed", extra={"vendor": vendor, "url": mask_url_for_log(url), "error": kind}
             )
-            if sent and not retry_lost_answer:
+            if sent and not idempotent:
                 raise AnswerLostError(
                     f"{vendor} did not answer ({kind}); the request may have been received",
                     vendor=vendor,
@@ -130,9 +140,21 @@ def send(
             last = error_cls(f"{vendor} unreachable ({kind})", vendor=vendor)
             retry_after = None
         else:
-            if response.status_code not in RETRYABLE_STATUSES:
+            ambiguous = response.status_code in AMBIGUOUS_STATUSES
+            if response.status_code not in NOT_DONE_STATUSES and not ambiguous:
                 return response
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            if ambiguous and not idempotent:
+                logger.warning(
+                    "vendor call ambiguous status",
+                    extra={"vendor": vendor, "url": mask_url_for_log(url), "status": response.status_code},
+                )
+                raise AnswerLostError(
+                    f"{vendor} answered HTTP {response.status_code} through its gateway; "
+                    "the request may have been processed",
+                    vendor=vendor,
+                    vendor_status=response.status_code,
+                )
             logger.warning(
                 "vendor call transient status",
                 extra={"vendor": vendor, "url": mask_url_for_log(url), "status": response.status_code},

@@ -25,6 +25,26 @@ _URL_SECRET = re.compile(r"(contactonme/)[^/?#\s]+", re.IGNORECASE)
 _URL_USERINFO = re.compile(r"(https?://)[^/@\s]+@")
 
 
+# Caller-chosen delivery ids (Idempotency-Key, webhook-id, Typeform event_id) are logged as the correlation
+# id. One that looks like personal data is masked whole: an e-mail address anywhere in it, or a personnummer
+# or phone number standing as its own token (digits not glued to letters, so hex hashes and ULIDs stay).
+_ID_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_ID_PNR = re.compile(r"(?<![0-9A-Za-z])(\d{6}|\d{8})[-+]?\d{4}(?![0-9A-Za-z])")
+_ID_PHONE = re.compile(r"(?<![0-9A-Za-z])\+?\d[\d ().-]{5,}\d(?![0-9A-Za-z])")
+_UUID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+# Log keys that hold a delivery id.
+DELIVERY_ID_KEYS = frozenset({"correlation_id", "deliveryId", "delivery_id"})
+
+
+def mask_delivery_id(value: Any) -> Any:
+    """A delivery id fit for a log line: masked whole when it looks like an e-mail, personnummer or phone."""
+    if not isinstance(value, str) or _UUID.fullmatch(value):
+        return value
+    if _ID_EMAIL.search(value) or _ID_PNR.search(value) or _ID_PHONE.search(value):
+        return MASK
+    return value
+
+
 def mask_url(url: str) -> str:
     """Hide path-embedded secrets and user-info in a URL."""
     url = _URL_SECRET.sub(r"\1" + MASK, url)

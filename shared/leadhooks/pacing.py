@@ -237,6 +237,23 @@ class _Local:
     demand: deque[float] = field(default_factory=deque)
     state: BucketState = field(default_factory=BucketState)
 
+    def take(self, now: float) -> float | None:
+        """Count this write in the demand window; hand out a leased slot that is not stale, if any."""
+        while self.slots and self.slots[0] < now - STALE_S:
+            self.slots.popleft()
+        self.demand.append(now)
+        while self.demand and self.demand[0] < now - LEASE_WINDOW_S:
+            self.demand.popleft()
+        return self.slots.popleft() if self.slots else None
+
+    def keep(self, slots: list[float], tat: float, old: BucketState) -> None:
+        """Lease `slots`; keep the newer cut (ours from a 429, or the item's from another instance's)."""
+        mine = self.state
+        cut_at = old.cut_at if (old.cut_at or 0) >= (mine.cut_at or 0) else mine.cut_at
+        cut_rate = old.cut_rate if cut_at == old.cut_at else mine.cut_rate
+        self.state = BucketState(tat=tat, cut_rate=cut_rate, cut_at=cut_at)
+        self.slots.extend(slots)
+
 
 class Pacer:
     """`acquire` before a vendor write, `penalise` after a vendor 429."""
@@ -318,13 +335,9 @@ class Pacer:
         key = f"{vendor}#{customer_id}"
         with self._lock:
             local = self._local.setdefault(key, _Local())
-            while local.slots and local.slots[0] < now - STALE_S:
-                local.slots.popleft()
-            local.demand.append(now)
-            while local.demand and local.demand[0] < now - LEASE_WINDOW_S:
-                local.demand.popleft()
-            if local.slots:
-                return local.slots.popleft()
+            leased = local.take(now)
+            if leased is not None:
+                return leased
             size = max(1, min(LEASE_MAX, len(local.demand)))
             state = local.state
         limit = self.limit_for(vendor, customer_id)
@@ -340,42 +353,45 @@ class Pacer:
             return now
         slots = slot_times(start, size, rate, now)
         with self._lock:
-            # Keep the newer cut (ours from a 429, or the item's from another instance's).
-            cut_at = old.cut_at if (old.cut_at or 0) >= (local.state.cut_at or 0) else local.state.cut_at
-            cut_rate = old.cut_rate if cut_at == old.cut_at else local.state.cut_rate
-            local.state = BucketState(tat=start + size / rate, cut_rate=cut_rate, cut_at=cut_at)
-            local.slots.extend(slots[1:])
+            local.keep(slots[1:], start + size / rate, old)
         return slots[0]
 
 
-def backlog(now: float | None = None) -> list[dict[str, Any]]:
+def backlog(
+    table: str,
+    client: Any,
+    *,
+    limit_for: Callable[[str, str], float] | None = None,
+    now: float | None = None,
+) -> list[dict[str, Any]]:
     """Per customer whose schedule is booked ahead: how far, and about how many deliveries that is at
-    its current rate (the paced backlog `leadhooks.ops queue stats` shows). Scans the pacing table:
-    one small item per customer that wrote in the last day."""
-    settings = get_settings()
-    if not settings.pacing_table:
-        return []
-    from leadhooks.aws import get_client
-
+    its current rate (the paced backlog `leadhooks-ops queue stats` shows). Scans the pacing table with
+    `client` (DynamoDB): one small item per customer that wrote in the last day."""
+    limit_for = limit_for or limit_from_secret
     now = time.time() if now is None else now
     rows: list[dict[str, Any]] = []
-    pages = get_client("dynamodb").get_paginator("scan").paginate(TableName=settings.pacing_table)
-    for item in (item for page in pages for item in page.get("Items", [])):
-        vendor, _, customer = str(item["id"]["S"]).partition("#")
-        state = _state(item)
-        if state.tat is None or state.tat <= now:
-            continue
-        rate = effective_rate(limit_from_secret(vendor, customer), state.cut_rate, state.cut_at, now)
-        ahead = state.tat - now
-        rows.append(
-            {
-                "vendor": vendor,
-                "customer": customer,
-                "bookedAheadS": ahead,
-                "rps": rate,
-                "waiting": ahead * rate,
-            }
-        )
+    kwargs: dict[str, Any] = {"TableName": table}
+    for _ in range(1000):  # bounded: a page is up to 1 MB of items of a few dozen bytes each
+        page = client.scan(**kwargs)
+        for item in page.get("Items", []):
+            vendor, _sep, customer = str(item["id"]["S"]).partition("#")
+            state = _state(item)
+            if state.tat is None or state.tat <= now:
+                continue
+            rate = effective_rate(limit_for(vendor, customer), state.cut_rate, state.cut_at, now)
+            ahead = state.tat - now
+            rows.append(
+                {
+                    "vendor": vendor,
+                    "customer": customer,
+                    "bookedAheadS": ahead,
+                    "rps": rate,
+                    "waiting": ahead * rate,
+                }
+            )
+        if not page.get("LastEvaluatedKey"):
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     return sorted(rows, key=lambda row: -float(row["bookedAheadS"]))
 
 

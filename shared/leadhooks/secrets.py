@@ -16,7 +16,8 @@ from typing import Any
 import requests
 
 from leadhooks.aws import get_boto3_session
-from leadhooks.errors import ConfigurationError, InputValidationError
+from leadhooks.errors import ConfigurationError, NoCredentialsError
+from leadhooks.inbound.clients import InboundSecrets, fingerprint, parse_clients
 from leadhooks.settings import get_settings
 
 
@@ -31,6 +32,7 @@ def provider() -> Any:
 def clear_cache() -> None:
     """Forget cached secret values (after a rotation, or in tests)."""
     _extension_cache.clear()
+    _parsed_inbound.clear()
     if provider.cache_info().currsize:
         provider().clear_cache()
 
@@ -88,7 +90,7 @@ def vitec_credentials(customer_id: str) -> tuple[str, str]:
     customers = data.get("customers") or {}
     entry = customers.get(customer_id) or data.get("default")
     if not isinstance(entry, dict) or not entry.get("username") or not entry.get("password"):
-        raise InputValidationError(
+        raise NoCredentialsError(
             "no Vitec credentials are configured for this customer",
             details=[
                 {"field": "customerId", "reason": "no Vitec credentials are configured for this customer"}
@@ -98,10 +100,15 @@ def vitec_credentials(customer_id: str) -> tuple[str, str]:
 
 
 def omnicasa_secret_key() -> str:
-    data = _read_json_secret(get_settings().omnicasa_secret_id, "OMNICASA_SECRET_ID")
+    """The Omnicasa key. None configured is a customer without credentials (parked or 422), not a 500."""
+    secret_id = get_settings().omnicasa_secret_id
+    data = _read_json_secret(secret_id, "OMNICASA_SECRET_ID") if secret_id else {}
     key = data.get("secretKey")
     if not isinstance(key, str) or not key:
-        raise ConfigurationError("secret OMNICASA_SECRET_ID has no secretKey")
+        raise NoCredentialsError(
+            "no Omnicasa credentials (secret key) are configured",
+            details=[{"field": "CustomerId", "reason": "no Omnicasa credentials are configured"}],
+        )
     return key
 
 
@@ -114,5 +121,67 @@ def vendor_secret(vendor: str) -> dict[str, Any]:
 
 
 def inbound_secret() -> dict[str, Any]:
-    """Raw inbound-auth secret; `leadhooks.inbound.auth.InboundSecrets.from_json` gives it shape."""
+    """Raw inbound-auth secret; `inbound_clients()` gives it shape."""
     return _read_json_secret(get_settings().inbound_secret_id, "INBOUND_SECRET_ID")
+
+
+_parsed_inbound: dict[str, InboundSecrets] = {}
+_PARSED_VERSIONS_KEPT = 4
+
+
+def inbound_clients() -> InboundSecrets:
+    """The inbound secret's clients (DESIGN §4), parsed once per secret version (its content fingerprint).
+
+    A malformed entry never fails the request: it is skipped, and each problem is logged once per version,
+    by client name and field, never by value (`leadhooks.inbound.clients`).
+    """
+    data = inbound_secret()
+    version = fingerprint(data)
+    parsed = _parsed_inbound.get(version)
+    if parsed is None:
+        parsed = parse_clients(data, min_api_key_chars=get_settings().inbound_min_api_key_chars)
+        if len(_parsed_inbound) >= _PARSED_VERSIONS_KEPT:
+            _parsed_inbound.clear()
+        _parsed_inbound[version] = parsed
+        _log_problems(parsed, version)
+    return parsed
+
+
+def _log_problems(parsed: InboundSecrets, version: str) -> None:
+    from leadhooks.observability import logger
+
+    for problem in parsed.problems:
+        logger.warning(
+            "inbound secret: entry skipped",
+            extra={
+                "client": problem.client,
+                "field": problem.field,
+                "reason": problem.reason,
+                "secretVersion": version[:12],
+            },
+        )
+    if not parsed.clients:
+        logger.error("inbound secret: no usable client; every request is answered 401")
+
+
+_VENDOR_SECRETS = {
+    "vitec": ("vitec_secret_id", "VITEC_SECRET_ID"),
+    "omnicasa": ("omnicasa_secret_id", "OMNICASA_SECRET_ID"),
+}
+
+
+def customer_phone_region(vendor: str, customer_id: str) -> str | None:
+    """The country a customer's national phone numbers are in (`phoneRegion`, e.g. "SE", "BE"), if set.
+
+    Read from the vendor secret: the customer's entry (`customers.<id>.phoneRegion`), else the secret's
+    own `phoneRegion`; None when neither is set (the operation's default applies).
+    """
+    attribute, env_name = _VENDOR_SECRETS[vendor]
+    data = _read_json_secret(getattr(get_settings(), attribute), env_name)
+    customers = data.get("customers")
+    entry = customers.get(customer_id) if isinstance(customers, dict) else None
+    for source in (entry, data):
+        region = source.get("phoneRegion") if isinstance(source, dict) else None
+        if isinstance(region, str) and region.strip():
+            return region.strip().upper()
+    return None

@@ -16,6 +16,9 @@ class Settings(BaseModel):
     failure_queue_url: str = Field(alias="FAILURE_QUEUE_URL", min_length=1)
     parked_queue_url: str = Field(alias="PARKED_QUEUE_URL", min_length=1)
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=1)
+    # The parked archive (leadhooks.archive): parked envelopes beyond SQS's 14 days, envelopes over
+    # SQS's 256 KB, and signed bodies over MAX_BODY_BYTES.
+    archive_bucket: str = Field(alias="ARCHIVE_BUCKET", min_length=1)
     vitec_base_url: str = Field("https://connect.maklare.vitec.net", alias="VITEC_BASE_URL")
     omnicasa_base_url: str = Field(
         "https://newapi.omnicasa.com/omnicasaapi/api/v3", alias="OMNICASA_BASE_URL"
@@ -23,6 +26,9 @@ class Settings(BaseModel):
     vitec_secret_id: str | None = Field(None, alias="VITEC_SECRET_ID")
     omnicasa_secret_id: str | None = Field(None, alias="OMNICASA_SECRET_ID")
     inbound_secret_id: str | None = Field(None, alias="INBOUND_SECRET_ID")
+    # DESIGN §4: an inbound API key under this many characters is skipped. Deployed stacks keep 16; the
+    # local stack lowers it for its documented key `local-api-key` (local/config.py).
+    inbound_min_api_key_chars: int = Field(16, alias="INBOUND_MIN_API_KEY_CHARS", ge=8, le=256)
     secrets_max_age_s: int = Field(300, alias="SECRETS_MAX_AGE_S", ge=0)
     # Read secrets through the AWS Parameters and Secrets Lambda Extension (localhost HTTP, no boto3)
     # when its layer is attached; otherwise through Powertools' SecretsProvider (boto3).
@@ -38,6 +44,9 @@ class Settings(BaseModel):
     retry_after_cap_s: float = Field(5.0, alias="RETRY_AFTER_CAP_S", ge=0)
     max_body_bytes: int = Field(256 * 1024, alias="MAX_BODY_BYTES", gt=0)
     idempotency_ttl_s: int = Field(7 * 24 * 3600, alias="IDEMPOTENCY_TTL_S", gt=0)
+    # How long a path holds a delivery record while it sends (longer than one send's HTTP budget and
+    # the API functions' 28 s timeout). A holder that dies lets it go after this long.
+    delivery_lease_s: int = Field(60, alias="DELIVERY_LEASE_S", gt=0, le=900)
     tracing: bool = Field(False, alias="LEADHOOKS_TRACING")
     # SnapStart: build AWS clients, models and phone metadata at init so the snapshot holds them.
     prime_at_init: bool = Field(False, alias="LEADHOOKS_PRIME_AT_INIT")

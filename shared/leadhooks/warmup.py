@@ -15,17 +15,17 @@ from leadhooks.observability import logger
 
 
 def prime(*builders: Callable[[], object]) -> None:
-    from leadhooks import secrets
-    from leadhooks.aws import get_client
+    from leadhooks import deliveries, queues, secrets
     from leadhooks.catalog import WRITES
     from leadhooks.settings import get_settings
     from leadhooks.vendors.vitec.models import ContactsQuery
 
     if not get_settings().secrets_via_extension:
         secrets.provider()  # boto3 session + Secrets Manager client
-    get_client("sqs")
+    # The very clients the product then uses: the delivery records' DynamoDB, the queues' SQS.
+    deliveries.prime()
+    queues.sqs()
     import phonenumbers
-    from stdnum.se import personnummer  # noqa: F401
 
     for region, number in (("SE", "070-123 45 67"), ("BE", "0470 12 34 56")):
         phonenumbers.parse(number, region)  # loads the region's metadata

@@ -122,7 +122,8 @@ def operation_router(name: str) -> Router:
     router = Router()  # type: ignore[no-untyped-call]
     register_error_handlers(router)
 
-    def route(request: Request) -> Response[str]:
+    def route(request: Request, **_path_params: str) -> Response[str]:
+        # Powertools passes `{x}` path parameters as keywords; inbound_from reads them off the request.
         return handle(request, op.route, logic)
 
     route.__name__ = f"{name}_route"
@@ -145,22 +146,19 @@ def lambda_entrypoint(router: Router) -> tuple[Any, LambdaHandler]:
     """The Lambda front door for one router: REST resolver, logger context, metrics flush."""
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
-    from leadhooks.idempotency import bind_lambda_context
     from leadhooks.observability import metrics
     from leadhooks.settings import get_settings
 
     if get_settings().prime_at_init:  # also checks the environment once, at init, loudly
-        from leadhooks.logic.delivery import prime as prime_delivery
         from leadhooks.warmup import prime
 
-        prime(prime_delivery)
+        prime()
     app = APIGatewayRestResolver()
     app.include_router(router)
 
     @logger.inject_lambda_context(clear_state=True)
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        bind_lambda_context(context)
         return app.resolve(event, context)
 
     return app, lambda_handler

@@ -45,15 +45,16 @@ def test_oversized_body_is_413(clean: Stack) -> None:
 
 def test_every_invalid_field_is_named_and_nothing_is_sent(clean: Stack) -> None:
     payload = body("vitec_person_lead.json")
-    payload["person"]["firstName"] = "A" * 31
-    payload["person"]["socialSecurityNumber"] = "1" * 21
+    # Only rules the docs state (DESIGN §6): types, required fields, a receiver that names someone.
+    payload["person"]["firstName"] = {"given": "Anna"}
+    payload["person"]["isForeignSocialSecurityNumber"] = "A" * 31
     payload["receiver"] = {}
     del payload["leadSource"]
     response = raw_post(clean, "/vitec/person-leads", json.dumps(payload).encode())
     assert response.status_code == 422, response.text
     answer = response.json()
     fields = {e["field"] for e in answer["errors"]}
-    assert {"person.firstName", "person.socialSecurityNumber", "leadSource"} <= fields
+    assert {"person.firstName", "person.isForeignSocialSecurityNumber", "leadSource"} <= fields
     assert any(f.startswith("receiver") for f in fields)
     assert "A" * 31 not in response.text, "the rejected value is not echoed"
     assert answer["deliveryId"]

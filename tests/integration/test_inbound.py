@@ -199,7 +199,10 @@ def test_stale_standard_webhook_is_rejected(clean: Stack) -> None:
 
 
 def test_signed_but_invalid_payload_is_parked_with_the_form_field_title(clean: Stack) -> None:
-    event = typeform_event(f"tf{uuid.uuid4().hex}", first="X" * 40)
+    event = typeform_event(f"tf{uuid.uuid4().hex}")
+    # A form whose e-mail question points at the `person.email` object instead of its emailAddress.
+    form = event["form_response"]
+    form["definition"]["fields"][2]["ref"] = form["answers"][2]["field"]["ref"] = "person.email"
     raw = json.dumps(event).encode()
     response = requests.post(
         f"{clean.api}/vitec/person-leads", data=raw, headers=typeform_headers(raw), timeout=30
@@ -207,7 +210,8 @@ def test_signed_but_invalid_payload_is_parked_with_the_form_field_title(clean: S
     assert response.status_code == 422, response.text
     answer = response.json()
     assert answer["parked"] is True
-    assert any(e["field"] == "person.firstName" for e in answer["errors"])
+    [error] = [e for e in answer["errors"] if e["field"] == "person.email"]
+    assert "E-post" in error["reason"]
     parked = clean.messages(clean.parked_queue)
     assert [json.loads(m["Body"])["reason"] for m in parked] == ["invalid_input"]
     assert clean.records() == []

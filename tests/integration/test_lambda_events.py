@@ -86,3 +86,26 @@ def test_base64_encoded_body_is_decoded_before_signature_and_parsing(clean: Stac
     data["isBase64Encoded"] = True
     result = handler(data, Context())
     assert result["statusCode"] == 200, result["body"]
+
+
+def test_delivery_status_through_the_lambda_resolver_reads_the_path_parameter(clean: Stack) -> None:
+    """`/deliveries/{deliveryId}`: the REST resolver passes the path parameter on, as the local API does."""
+    delivered = importlib.import_module("functions.vitec_person_lead.app").lambda_handler(
+        event("vitec_person_lead"), Context()
+    )
+    delivery_id = json.loads(delivered["body"])["deliveryId"]
+    sample = dict(json.loads((EVENTS / "deliveries" / "native.json").read_text()))
+    sample["path"] = f"/deliveries/{delivery_id}"
+    sample["pathParameters"] = {"deliveryId": delivery_id}
+    handler = importlib.import_module("functions.deliveries.app").lambda_handler
+    result = handler(sample, Context())
+    assert result["statusCode"] == 200, result["body"]
+    answer = json.loads(result["body"])
+    assert (answer["deliveryId"], answer["status"], answer["operation"]) == (
+        delivery_id,
+        "delivered",
+        "vitec_person_lead",
+    )
+    assert answer["result"]["leadId"]
+    missing = handler(dict(json.loads((EVENTS / "deliveries" / "native.json").read_text())), Context())
+    assert missing["statusCode"] == 404

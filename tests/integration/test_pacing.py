@@ -14,8 +14,10 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from leadhooks.ops.cli import main as ops
+import requests
+from leadhooks_ops.cli import main as ops
 
+from local import config
 from local.replay_worker import drain_once
 from tests.integration.conftest import Stack
 from tests.integration.test_delivery import body, post
@@ -60,6 +62,15 @@ def peek_when_visible(stack: Stack, cap_s: float = 10.0) -> list[dict[str, Any]]
     return []
 
 
+def delivery_state(stack: Stack, delivery_id: str) -> dict[str, Any]:
+    """`GET /deliveries/{deliveryId}`: the delivery record as the caller sees it."""
+    answer = requests.get(
+        f"{stack.api}/deliveries/{delivery_id}", headers={"x-api-key": config.API_KEY}, timeout=30
+    )
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
 def drain_until(stack: Stack, count: int, cap_s: float = 20.0) -> list[dict[str, Any]]:
     deadline = time.monotonic() + cap_s
     while time.monotonic() < deadline:
@@ -84,6 +95,11 @@ def test_a_write_over_budget_is_queued_with_its_slot_and_replayed_at_that_slot(p
 
     queued_at = time.time()
     assert delayed(paced) == 1  # on the failure queue, delayed until its slot
+    # The record says queued until its slot; held by pacing, it was never sent: no attempt counted.
+    state = delivery_state(paced, key)
+    assert (state["status"], state["attempts"]) == ("queued", 0)
+    slot_at = datetime.fromisoformat(state["nextAttemptAt"]).timestamp()
+    assert slot_at == pytest.approx(queued_at + 5, abs=1.5)
     out = io.StringIO()
     assert ops(["queue", "stats"], out=out) == 0
     [line] = [row for row in out.getvalue().splitlines() if SLOW in row]
@@ -98,6 +114,8 @@ def test_a_write_over_budget_is_queued_with_its_slot_and_replayed_at_that_slot(p
     gap = received_at(records[1]) - received_at(records[0])
     assert 4.0 <= gap <= 8.0, f"delivered {gap:.1f} s after the first: not at its 5 s slot"
     assert paced.messages(paced.failure_queue) == [] and paced.messages(paced.parked_queue) == []
+    state = delivery_state(paced, key)
+    assert (state["status"], state["attempts"]) == ("delivered", 1), "one send, by the replay worker"
 
 
 def test_one_customers_spent_budget_does_not_hold_up_another(paced: Stack) -> None:
@@ -124,6 +142,10 @@ def test_a_vendor_429_is_queued_not_retried_and_delivered_once_the_budget_allows
     [envelope] = peek_when_visible(paced)
     assert (envelope["attempt"], envelope["throttled"], envelope["lastError"]["status"]) == (1, 1, 429)
 
+    assert delivery_state(paced, key)["status"] == "queued"
+
     records = drain_until(paced, 1)
     assert len(records) == 1
     assert paced.messages(paced.failure_queue) == [] and paced.messages(paced.parked_queue) == []
+    # The 429 was a request that wrote nothing: its slot of the write bound was given back.
+    assert delivery_state(paced, key)["status"] == "delivered"

@@ -58,12 +58,14 @@ def test_no_canary_leaks_from_any_outcome(
 ) -> None:
     caplog.set_level("DEBUG")
     answers = [post(clean, "/vitec/person-leads", lead())]  # delivered
-    too_long = lead()
-    too_long["person"]["firstName"] = "K" * 31
-    answers.append(post(clean, "/vitec/person-leads", too_long))  # 422 invalid
+    invalid = lead()
+    del invalid["leadSource"]  # vitec-person-lead.txt:28: "En leadskälla måste anges"
+    answers.append(post(clean, "/vitec/person-leads", invalid))  # 422 invalid
     omni = dict(json.loads((BODIES / "omnicasa_contact_on_me.json").read_text()))
-    omni.update({"Email": EMAIL, "GSM": PHONE, "Name": "Kanarieson", "CustomerId": 999})
-    answers.append(post(clean, "/omnicasa/contact-on-me", omni))  # vendor rejects: Success:false
+    omni.update({"Email": EMAIL, "GSM": PHONE, "Name": "Kanarieson"})
+    # No doc says Omnicasa refuses any particular value, so the sandbox refuses the next call instead.
+    clean.faults(failNext=1, statuses=[400])
+    answers.append(post(clean, "/omnicasa/contact-on-me", omni))  # vendor rejects
     clean.faults(errorRate=1.0, statuses=[503])
     answers.append(post(clean, "/vitec/person-leads", lead()))  # queued
     clean.faults(errorRate=0.0)

@@ -440,18 +440,34 @@ def test_area_interest_has_no_length_limits(url: str) -> None:
     [
         {"email": {"emailAddress": "anna.andersson@example.com"}},  # an existing person
         {"contactId": "c-m10001-002"},  # named
-        {"email": {"emailAddress": "brand.new.person@example.com"}},  # a new person
-        {},  # nothing to match on: new
     ],
 )
-def test_notify_user_without_user_id_is_accepted(url: str, person: dict[str, Any]) -> None:
-    # vitec-interest-on-area.txt:20 says the notification needs a UserId for new contacts; the
-    # doc states no rejection for it (its Information column is empty).
+def test_notify_user_without_user_id_is_accepted_for_an_existing_contact(
+    url: str, person: dict[str, Any]
+) -> None:
+    # vitec-interest-on-area.txt:20: the notification needs a UserId only for new contacts.
     body = interest_body(**person)
     body["notifyUser"] = True
     response = post_interest(url, body)
     assert response.status_code == 204, response.text
     assert len(records(url)) == 1
+
+
+@pytest.mark.parametrize(
+    "person",
+    [
+        {"email": {"emailAddress": "brand.new.person@example.com"}},  # the duplicate check finds nobody
+        {},  # nothing to match on: new
+    ],
+)
+def test_notify_user_without_user_id_is_refused_for_a_new_contact(url: str, person: dict[str, Any]) -> None:
+    # vitec-interest-on-area.txt:20: NotifyUser "kräver UserId för nya kontakter".
+    body = interest_body(**person)
+    body["notifyUser"] = True
+    response = post_interest(url, body)
+    assert response.status_code == 400, response.text
+    assert "updatePerson.userId" in response.json()["modelState"]
+    assert records(url) == []
 
 
 def test_notify_user_with_user_id_sets_the_agent_of_a_new_person(url: str) -> None:
@@ -490,7 +506,7 @@ def test_area_interest_unknown_contact_id_is_not_an_error(url: str) -> None:
         {"watched": "No"},
         {"watched": "SomethingElse"},
         {"watched": None, "notifyUser": None, "presentAccommodation": None},
-        {"notifyUser": "true"},
+        {"notifyUser": "true", "updatePerson": {"customerId": "M10001", "userId": "a-m10001-1"}},
         {"UPDATEPERSON": {"CustomerId": "M10001", "FIRSTNAME": "Olle", "ObtainThrough": "Web"}},
         {"updatePerson": {"obtainThrough": 2, "leadScore": "3", "approval": 1}},
         {"updatePerson": {"approvalDate": "2024-11-21", "gdprApprovalDate": "2024-11-21T11:23:40Z"}},
@@ -1267,3 +1283,17 @@ def test_rate_limit_from_start_sandbox_faults() -> None:
         codes = [get_contacts(other.url, ["c-m10001-001"]).status_code for _ in range(6)]
         assert codes[:2] == [200, 200]
         assert 429 in codes
+
+
+@pytest.mark.parametrize("customer_id", [2**63, 1e300, "99999999999999999999"])
+def test_omnicasa_integer_beyond_64_bits_is_a_field_error_not_a_crash(customer_id: object) -> None:
+    """Found by the hostile suite: such a value made the sandbox answer 500 (SQLite overflow), so the
+    product queued a lead the vendor would refuse. Newtonsoft cannot bind it: a binding error."""
+    with start_sandbox(port=0) as sandbox:
+        answer = requests.post(
+            f"{sandbox.omnicasa_url}/techworks/contactonme/local-omnicasa-secret-key",
+            json={"CustomerId": customer_id, "Name": "Test"},
+            timeout=10,
+        )
+    assert answer.status_code == 200
+    assert answer.json()["Success"] is False and "CustomerId" in answer.json()["Message"]

@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from leadhooks.errors import AuthenticationError, ConfigurationError
-from leadhooks.inbound.auth import AuthResult, InboundSecrets, authenticate
+from leadhooks.errors import AuthenticationError
+from leadhooks.inbound.auth import AuthResult, InboundSecrets, authenticate, standard_webhooks_signature
+from leadhooks.inbound.clients import EVERYTHING, one_client
 
 BODY = b'{"event_id":"01HZX","form_response":{"answers":[]}}'
 NOW = 1_750_000_000.0
@@ -24,7 +25,9 @@ TYPEFORM_SECRET_2 = "rotated-typeform-secret"
 WHSEC = "whsec_bG9jYWwtd2ViaG9vay1zZWNyZXQtMDEyMzQ1Njc4OWFi"  # docs/local-fixtures.md
 WHSEC_2 = "whsec_" + base64.b64encode(b"second-webhook-secret-for-rotation").decode()
 
-SECRETS = InboundSecrets(api_keys=(API_KEY,), typeform_secrets=(TYPEFORM_SECRET,), webhook_secrets=(WHSEC,))
+SECRETS = one_client(
+    "test", api_keys=(API_KEY,), typeform_secrets=(TYPEFORM_SECRET,), webhook_secrets=(WHSEC,)
+)
 
 
 def typeform_signature(secret: str, body: bytes = BODY) -> str:
@@ -62,33 +65,7 @@ def assert_no_secret(err: AuthenticationError, *values: str) -> None:
         assert value not in text
 
 
-# ---- secrets shape ---------------------------------------------------------------------------
-
-
-def test_from_json_reads_every_list():
-    secrets = InboundSecrets.from_json(
-        {
-            "apiKeys": [API_KEY, " ", API_KEY_2],
-            "typeformSecrets": [TYPEFORM_SECRET],
-            "webhookSecrets": [WHSEC],
-        }
-    )
-    assert secrets == InboundSecrets(
-        api_keys=(API_KEY, API_KEY_2), typeform_secrets=(TYPEFORM_SECRET,), webhook_secrets=(WHSEC,)
-    )
-    assert InboundSecrets.from_json({}) == InboundSecrets()
-
-
-def test_from_json_rejects_a_bad_webhook_secret_without_echoing_it():
-    with pytest.raises(ConfigurationError) as info:
-        InboundSecrets.from_json({"webhookSecrets": [WHSEC, "whsec_!!not-base64!!"]})
-    assert "webhookSecrets[1]" in info.value.message
-    assert "not-base64" not in info.value.message
-
-
-def test_from_json_rejects_a_non_list():
-    with pytest.raises(ConfigurationError):
-        InboundSecrets.from_json({"apiKeys": {"a": 1}})
+# ---- secrets shape: tests/unit/test_clients_scope.py -----------------------------------------
 
 
 # ---- no credentials --------------------------------------------------------------------------
@@ -106,7 +83,9 @@ def test_no_credentials():
 
 def test_api_key_valid():
     result = authenticate({"x-api-key": API_KEY}, BODY, SECRETS, now=NOW)
-    assert result == AuthResult(scheme="api_key", webhook_id=None, signed=False)
+    assert result == AuthResult(
+        scheme="api_key", client="test", reach=EVERYTHING, webhook_id=None, signed=False
+    )
 
 
 @pytest.mark.parametrize("name", ["X-Api-Key", "X-API-KEY", "x-api-key"])
@@ -126,10 +105,10 @@ def test_api_key_empty():
 
 
 def test_api_key_rotation():
-    rotated = InboundSecrets(api_keys=(API_KEY, API_KEY_2))
+    rotated = one_client(api_keys=(API_KEY, API_KEY_2))
     assert authenticate({"x-api-key": API_KEY_2}, BODY, rotated).scheme == "api_key"
     assert authenticate({"x-api-key": API_KEY}, BODY, rotated).scheme == "api_key"
-    removed = InboundSecrets(api_keys=(API_KEY_2,))
+    removed = one_client(api_keys=(API_KEY_2,))
     reject({"x-api-key": API_KEY}, removed)
 
 
@@ -147,7 +126,9 @@ def test_api_key_non_ascii_does_not_crash():
 
 def test_typeform_valid():
     result = authenticate({"Typeform-Signature": typeform_signature(TYPEFORM_SECRET)}, BODY, SECRETS)
-    assert result == AuthResult(scheme="typeform", webhook_id=None, signed=True)
+    assert result == AuthResult(
+        scheme="typeform", client="test", reach=EVERYTHING, webhook_id=None, signed=True
+    )
 
 
 @pytest.mark.parametrize("name", ["typeform-signature", "TYPEFORM-SIGNATURE", "TypeForm-Signature"])
@@ -180,10 +161,10 @@ def test_typeform_malformed(value):
 
 
 def test_typeform_rotation():
-    rotated = InboundSecrets(typeform_secrets=(TYPEFORM_SECRET, TYPEFORM_SECRET_2))
+    rotated = one_client(typeform_secrets=(TYPEFORM_SECRET, TYPEFORM_SECRET_2))
     assert authenticate({"Typeform-Signature": typeform_signature(TYPEFORM_SECRET_2)}, BODY, rotated).signed
     assert authenticate({"Typeform-Signature": typeform_signature(TYPEFORM_SECRET)}, BODY, rotated).signed
-    removed = InboundSecrets(typeform_secrets=(TYPEFORM_SECRET_2,))
+    removed = one_client(typeform_secrets=(TYPEFORM_SECRET_2,))
     reject({"Typeform-Signature": typeform_signature(TYPEFORM_SECRET)}, removed)
 
 
@@ -194,9 +175,7 @@ def test_typeform_takes_precedence_over_an_api_key():
 
 
 def test_typeform_without_configured_secret():
-    err = reject(
-        {"Typeform-Signature": typeform_signature(TYPEFORM_SECRET)}, InboundSecrets(api_keys=(API_KEY,))
-    )
+    err = reject({"Typeform-Signature": typeform_signature(TYPEFORM_SECRET)}, one_client(api_keys=(API_KEY,)))
     assert "mismatch" in err.message
 
 
@@ -205,7 +184,9 @@ def test_typeform_without_configured_secret():
 
 def test_standard_webhooks_valid():
     result = authenticate(sw_headers(), BODY, SECRETS, now=NOW)
-    assert result == AuthResult(scheme="standard_webhooks", webhook_id="msg_2Kx9", signed=True)
+    assert result == AuthResult(
+        scheme="standard_webhooks", client="test", reach=EVERYTHING, webhook_id="msg_2Kx9", signed=True
+    )
 
 
 def test_standard_webhooks_headers_case_insensitive():
@@ -304,17 +285,17 @@ def test_standard_webhooks_several_signatures_any_one_passes():
 
 
 def test_standard_webhooks_rotation():
-    rotated = InboundSecrets(webhook_secrets=(WHSEC, WHSEC_2))
+    rotated = one_client(webhook_secrets=(WHSEC, WHSEC_2))
     assert authenticate(sw_headers(WHSEC_2), BODY, rotated, now=NOW).signed
     assert authenticate(sw_headers(WHSEC), BODY, rotated, now=NOW).signed
-    removed = InboundSecrets(webhook_secrets=(WHSEC_2,))
+    removed = one_client(webhook_secrets=(WHSEC_2,))
     reject(sw_headers(WHSEC), removed)
 
 
 def test_standard_webhooks_sender_rotating_sends_both_signatures():
     headers = sw_headers(WHSEC_2)
     headers["webhook-signature"] += " " + sw_signature(WHSEC, "msg_2Kx9", int(NOW))
-    assert authenticate(headers, BODY, InboundSecrets(webhook_secrets=(WHSEC,)), now=NOW).signed
+    assert authenticate(headers, BODY, one_client(webhook_secrets=(WHSEC,)), now=NOW).signed
 
 
 def test_standard_webhooks_precedes_an_api_key():
@@ -348,3 +329,84 @@ def test_auth_module_imports_cheaply():
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [shared, os.environ.get("PYTHONPATH")]))}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.strip() == ""
+
+
+# ---- published vectors -----------------------------------------------------------------------
+
+# The Standard Webhooks spec's own test vector (standard-webhooks/standard-webhooks,
+# libraries/python/tests/test_webhooks.py `test_sign_function`).
+SPEC_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+SPEC_MSG_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"
+SPEC_TIMESTAMP = 1614265330
+SPEC_PAYLOAD = b'{"test": 2432232314}'
+SPEC_SIGNATURE = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+
+def test_standard_webhooks_spec_vector_is_accepted():
+    secrets = one_client("spec", webhook_secrets=(SPEC_SECRET,))
+    headers = {
+        "webhook-id": SPEC_MSG_ID,
+        "webhook-timestamp": str(SPEC_TIMESTAMP),
+        "webhook-signature": SPEC_SIGNATURE,
+    }
+    result = authenticate(headers, SPEC_PAYLOAD, secrets, now=SPEC_TIMESTAMP + 10)
+    assert (result.client, result.webhook_id, result.signed) == ("spec", SPEC_MSG_ID, True)
+    # One bit off in the body, the id or the timestamp: refused.
+    reject(headers, secrets, SPEC_PAYLOAD.replace(b"2", b"3"))
+    with pytest.raises(AuthenticationError):
+        authenticate({**headers, "webhook-id": "msg_other"}, SPEC_PAYLOAD, secrets, now=SPEC_TIMESTAMP)
+    with pytest.raises(AuthenticationError):
+        ts = str(SPEC_TIMESTAMP + 1)
+        authenticate({**headers, "webhook-timestamp": ts}, SPEC_PAYLOAD, secrets, now=SPEC_TIMESTAMP)
+    # The spec's multi-signature example: unknown versions and wrong v1 entries beside the valid one.
+    several = " ".join(
+        [
+            "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=",
+            "v2,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=",
+            SPEC_SIGNATURE,
+        ]
+    )
+    assert authenticate({**headers, "webhook-signature": several}, SPEC_PAYLOAD, secrets, now=SPEC_TIMESTAMP)
+
+
+def test_standard_webhooks_signature_is_the_reference_implementations():
+    """For UTF-8 bodies the signature comes from `standardwebhooks`; the byte-level path for a body that is
+    not UTF-8 is the same construction (checked here on UTF-8 bodies, where both apply)."""
+    key = base64.b64decode(SPEC_SECRET.removeprefix("whsec_"))
+    for body in (SPEC_PAYLOAD, '{"namn": "Åsa Öberg"}'.encode(), b"\xef\xbb\xbf{}"):
+        ours = standard_webhooks_signature(key, SPEC_MSG_ID, SPEC_TIMESTAMP, body)
+        by_hand = hmac.new(key, f"{SPEC_MSG_ID}.{SPEC_TIMESTAMP}.".encode() + body, hashlib.sha256).digest()
+        assert ours == by_hand
+    ours = standard_webhooks_signature(key, SPEC_MSG_ID, SPEC_TIMESTAMP, SPEC_PAYLOAD)
+    assert "v1," + base64.b64encode(ours).decode() == SPEC_SIGNATURE
+
+
+def test_standard_webhooks_body_that_is_not_utf8_is_still_verified():
+    """Such a body is parked as unparseable (never lost), so its signature must still be checkable."""
+    body = b'{"message": "\xff"}'
+    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(int(NOW))}
+    headers["webhook-signature"] = sw_signature(WHSEC, "msg_1", int(NOW), body)
+    assert authenticate(headers, body, SECRETS, now=NOW).signed
+
+
+# Typeform's documented check ("Secure your webhooks" in Typeform's developer docs): `sha256=` +
+# base64(HMAC-SHA256(secret, whole raw payload)). The docs publish the construction, not a vector; this one
+# was computed outside Python (`openssl dgst -sha256 -hmac abc123 -binary | base64`) and is pinned here.
+TYPEFORM_DOC_SECRET = "abc123"
+TYPEFORM_DOC_BODY = (
+    b'{"event_id":"LtWXD3crgy","event_type":"form_response","form_response":{"form_id":"lT4Z3j"}}'
+)
+TYPEFORM_DOC_SIGNATURE = "sha256=o17c/OlPvun82Du/d0c0unyuC4MnTgCT28J8p7euFS0="
+
+
+def test_typeform_documented_construction_is_accepted():
+    secrets = one_client("tf", typeform_secrets=(TYPEFORM_DOC_SECRET,))
+    result = authenticate({"Typeform-Signature": TYPEFORM_DOC_SIGNATURE}, TYPEFORM_DOC_BODY, secrets)
+    assert (result.client, result.scheme, result.signed) == ("tf", "typeform", True)
+    hex_form = (
+        "sha256=" + hmac.new(TYPEFORM_DOC_SECRET.encode(), TYPEFORM_DOC_BODY, hashlib.sha256).hexdigest()
+    )
+    with pytest.raises(AuthenticationError):  # hex is not what Typeform sends
+        authenticate({"Typeform-Signature": hex_form}, TYPEFORM_DOC_BODY, secrets)
+    with pytest.raises(AuthenticationError):
+        authenticate({"Typeform-Signature": TYPEFORM_DOC_SIGNATURE}, TYPEFORM_DOC_BODY + b" ", secrets)

@@ -90,7 +90,7 @@ def test_person_lead_posts_vendor_body_with_basic_auth(vitec_send) -> None:
     assert (method, url) == ("POST", "http://vitec.test/PublicAdvertising/M10001/Contact/Person/Lead")
     assert kwargs["auth"] == ("u-M10001", "pw")
     assert "customerId" not in kwargs["json"]
-    assert kwargs["retry_lost_answer"] is True
+    assert kwargs["idempotent"] is False  # a write: an ambiguous outcome is the policy's, not a retry
 
 
 def test_viewing_participant_ids_cannot_escape_the_path() -> None:
@@ -137,7 +137,7 @@ def test_viewing_participant_is_not_retried_after_a_lost_answer(vitec_send) -> N
     vitec().add_viewing_participant(
         ViewingParticipantRequest.model_validate(body("vitec_viewing_participant.json"))
     )
-    assert recorder.calls[0][2]["retry_lost_answer"] is False
+    assert recorder.calls[0][2]["idempotent"] is False
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from leadhooks.catalog import write_operation
 from leadhooks.errors import BadRequestError, InputValidationError, LeadhooksError
 from leadhooks.inbound.adapters import parse_body, to_native
 from leadhooks.models.api import field_errors_from_validation
+from leadhooks.vendors.normalise import normalise_phones
 from leadhooks.vendors.omnicasa.models import ContactOnMeRequest
 from leadhooks.vendors.vitec.models import (
     AreaInterestRequest,
@@ -273,12 +274,13 @@ def _validate(model_cls: type[BaseModel], data: Any, operation: str | None) -> N
     except ValidationError as exc:
         _names_fields_without_echo(exc)
         return
+    normalise_phones(model, lambda: "SE")  # what the pipeline does next, on hostile phone text too
     _sendable(model, operation)
 
 
 def _adapt(payload: Any, model_cls: type[BaseModel], query: dict[str, str], operation: str) -> None:
     try:
-        adapted = to_native(payload, model_cls, query=query, default_region="SE")
+        adapted = to_native(payload, model_cls, query=query)
     except ADAPTER_ERRORS as exc:
         _names_fields_without_echo(exc)
         return

@@ -47,24 +47,41 @@ def stub(monkeypatch: pytest.MonkeyPatch):
     return install
 
 
-@pytest.mark.parametrize("status", [500, 502, 503, 504, 429])
-def test_transient_statuses_are_retried_then_succeed(stub, status: int) -> None:
+@pytest.mark.parametrize("status", [500, 503, 429])
+def test_not_done_statuses_are_retried_then_succeed(stub, status: int) -> None:
     session = stub(response(status), response(200))
-    assert send("POST", "http://x", vendor="vitec", retry_lost_answer=False, policy=FAST).status_code == 200
+    assert send("POST", "http://x", vendor="vitec", policy=FAST).status_code == 200
+    assert session.calls == 2
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_gateway_statuses_on_a_write_are_ambiguous_and_never_repeated(stub, status: int) -> None:
+    """A 502/504 came from a gateway: the vendor may have processed the write (DESIGN §6)."""
+    session = stub(response(status), response(200))
+    with pytest.raises(AnswerLostError) as info:
+        send("POST", "http://x", vendor="vitec", policy=FAST)
+    assert info.value.vendor_status == status
+    assert session.calls == 1
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_gateway_statuses_on_a_read_are_retried(stub, status: int) -> None:
+    session = stub(response(status), response(200))
+    assert send("GET", "http://x", vendor="vitec", idempotent=True, policy=FAST).status_code == 200
     assert session.calls == 2
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422])
 def test_permanent_statuses_are_never_retried(stub, status: int) -> None:
     session = stub(response(status))
-    assert send("POST", "http://x", vendor="vitec", retry_lost_answer=True, policy=FAST).status_code == status
+    assert send("POST", "http://x", vendor="vitec", policy=FAST).status_code == status
     assert session.calls == 1
 
 
 def test_exhausted_retries_raise_transient_with_status(stub) -> None:
     session = stub(response(503), response(503), response(503, {"Retry-After": "7"}))
     with pytest.raises(TransientVendorError) as info:
-        send("POST", "http://x", vendor="vitec", retry_lost_answer=True, policy=FAST)
+        send("POST", "http://x", vendor="vitec", policy=FAST)
     assert info.value.vendor_status == 503
     assert info.value.retry_after_s == 7
     assert session.calls == 3
@@ -72,20 +89,31 @@ def test_exhausted_retries_raise_transient_with_status(stub) -> None:
 
 def test_connect_failure_is_retried_even_for_unsafe_writes(stub) -> None:
     session = stub(requests.ConnectTimeout("connect timed out"), response(204))
-    assert send("POST", "http://x", vendor="vitec", retry_lost_answer=False, policy=FAST).status_code == 204
+    assert send("POST", "http://x", vendor="vitec", policy=FAST).status_code == 204
     assert session.calls == 2
 
 
 def test_read_timeout_on_unsafe_write_is_not_repeated(stub) -> None:
     session = stub(requests.ReadTimeout("read timed out"), response(204))
     with pytest.raises(AnswerLostError):
-        send("POST", "http://x", vendor="vitec", retry_lost_answer=False, policy=FAST)
+        send("POST", "http://x", vendor="vitec", policy=FAST)
     assert session.calls == 1
 
 
-def test_read_timeout_on_deduplicated_write_is_retried(stub) -> None:
+@pytest.mark.parametrize(
+    "lost", [requests.ReadTimeout("read timed out"), requests.ConnectionError("Connection reset by peer")]
+)
+def test_a_lost_answer_on_any_write_is_never_repeated_in_the_request(stub, lost: Exception) -> None:
+    """Whether to re-send is the failure policy's decision, counted on the delivery record."""
+    session = stub(lost, response(200))
+    with pytest.raises(AnswerLostError):
+        send("POST", "http://x", vendor="vitec", policy=FAST)
+    assert session.calls == 1
+
+
+def test_read_timeout_on_a_read_is_retried(stub) -> None:
     session = stub(requests.ReadTimeout("read timed out"), response(200))
-    assert send("POST", "http://x", vendor="vitec", retry_lost_answer=True, policy=FAST).status_code == 200
+    assert send("GET", "http://x", vendor="vitec", idempotent=True, policy=FAST).status_code == 200
     assert session.calls == 2
 
 
@@ -100,7 +128,7 @@ def test_retry_after_beyond_budget_stops_early(stub) -> None:
     )
     session = stub(response(429, {"Retry-After": "30"}), response(200))
     with pytest.raises(TransientVendorError):
-        send("POST", "http://x", vendor="vitec", retry_lost_answer=True, policy=policy)
+        send("POST", "http://x", vendor="vitec", policy=policy)
     assert session.calls == 1
 
 
@@ -119,7 +147,7 @@ def test_logged_vendor_urls_carry_no_personal_data(stub, monkeypatch: pytest.Mon
     stub(response(503), requests.ConnectionError("refused"), response(503))
     url = "http://vitec/CRM/Contact/M10001/c-1,19811228-9874,kanarie%40example.se,%2B46701740698"
     with pytest.raises(TransientVendorError):
-        send("GET", url, vendor="vitec", retry_lost_answer=True, policy=FAST)
+        send("GET", url, vendor="vitec", idempotent=True, policy=FAST)
     assert len(logged) == 3
     for extra in logged:
         for secret in ("19811228-9874", "kanarie", "46701740698"):

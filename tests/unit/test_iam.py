@@ -74,6 +74,11 @@ def _grants(actions: set[str], resource: str) -> set[tuple[str, str]]:
 # The pacing budgets (leadhooks.pacing) are written with conditional UpdateItem and nothing else.
 PACING = _grants({"dynamodb:UpdateItem"}, "PacingTable")
 
+# The parked archive bucket, by key prefix (shared/leadhooks/archive.py).
+ARCHIVE_PARKED = "${ArchiveBucket.Arn}/parked/*"
+ARCHIVE_QUEUED = "${ArchiveBucket.Arn}/queued/*"
+ARCHIVE_BODIES = "${ArchiveBucket.Arn}/bodies/*"
+
 
 def _api_write(vendor_secret: str) -> set[tuple[str, str]]:
     return (
@@ -83,6 +88,10 @@ def _api_write(vendor_secret: str) -> set[tuple[str, str]]:
         | _grants({"sqs:SendMessage*"}, "ParkedQueue")
         | _grants(ITEM_ACTIONS, "IdempotencyTable")
         | PACING
+        # Park, queue a large envelope, keep an oversized signed body; never read or list.
+        | {("s3:PutObject", r) for r in (ARCHIVE_PARKED, ARCHIVE_QUEUED, ARCHIVE_BODIES)}
+        # Undo a kept body whose park failed (a delete marker in the versioned bucket).
+        | {("s3:DeleteObject", ARCHIVE_BODIES)}
     )
 
 
@@ -96,6 +105,9 @@ EXPECTED: dict[str, set[tuple[str, str]]] = {
     "VitecGetContactsFunction": _grants({"secretsmanager:GetSecretValue"}, "VitecSecret")
     | _grants({"secretsmanager:GetSecretValue"}, "InboundSecret")
     | PACING,
+    # A read of the delivery records: the inbound secret (x-api-key) and item reads, nothing else.
+    "DeliveriesFunction": _grants({"secretsmanager:GetSecretValue"}, "InboundSecret")
+    | _grants({"dynamodb:GetItem", "dynamodb:BatchGetItem"}, "IdempotencyTable"),
     # No inbound secret (no HTTP caller); polls only the failure queue.
     "FailureReplayFunction": _grants({"secretsmanager:GetSecretValue"}, "VitecSecret")
     | _grants({"secretsmanager:GetSecretValue"}, "OmnicasaSecret")
@@ -103,7 +115,10 @@ EXPECTED: dict[str, set[tuple[str, str]]] = {
     | _grants({"sqs:SendMessage*"}, "FailureQueue")
     | _grants({"sqs:SendMessage*"}, "ParkedQueue")
     | _grants(ITEM_ACTIONS, "IdempotencyTable")
-    | PACING,
+    | PACING
+    | {("s3:PutObject", ARCHIVE_PARKED), ("s3:PutObject", ARCHIVE_QUEUED)}
+    # The only reader: a failure-queue message that points at its envelope in the archive.
+    | {("s3:GetObject", ARCHIVE_QUEUED)},
 }
 ROUTES = {
     "OmnicasaContactOnMeFunction": "/POST/omnicasa/contact-on-me",
@@ -111,6 +126,7 @@ ROUTES = {
     "VitecAreaInterestFunction": "/POST/vitec/area-interests",
     "VitecPersonLeadFunction": "/POST/vitec/person-leads",
     "VitecGetContactsFunction": "/GET/vitec/contacts",
+    "DeliveriesFunction": "/GET/deliveries/*",
 }
 
 
@@ -251,3 +267,22 @@ def test_the_api_may_invoke_a_function_only_for_its_route(expanded: dict[str, An
         source = permission["SourceArn"]["Fn::Sub"]
         assert source[0].endswith(ROUTES[function]), source[0]
         assert source[1]["__ApiId__"] == {"Ref": "LeadhooksApi"}
+
+
+def test_archive_access_is_by_prefix_and_only_the_replay_worker_reads(expanded: dict[str, Any]) -> None:
+    """Writers put objects under their three prefixes; no function lists, reads parked envelopes or
+    bodies, or deletes anything but a body it just wrote; the contacts read touches no bucket."""
+    for function in EXPECTED:
+        s3 = {
+            (action, resource)
+            for statement in _statements(_role(expanded, function))
+            for action in _as_list(statement["Action"])
+            if action.startswith("s3:")
+            for resource in _logical_ids(statement["Resource"])
+        }
+        assert all(r.startswith("${ArchiveBucket.Arn}/") and r.endswith("/*") for _, r in s3), s3
+        reads = {r for a, r in s3 if a == "s3:GetObject"}
+        assert reads == ({ARCHIVE_QUEUED} if function == "FailureReplayFunction" else set()), function
+        assert {a for a, _ in s3} <= {"s3:PutObject", "s3:GetObject", "s3:DeleteObject"}, function
+        assert {r for a, r in s3 if a == "s3:DeleteObject"} <= {ARCHIVE_BODIES}, function
+    assert not [s for s in _statements(_role(expanded, "VitecGetContactsFunction")) if "s3" in str(s)]

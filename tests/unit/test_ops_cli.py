@@ -1,24 +1,35 @@
-"""The operator CLI against an in-memory SQS stand-in: argparse, table rendering, masking, queue moves."""
+"""The operator CLI against in-memory SQS and S3 stand-ins: argparse, table rendering, masking, queue
+moves, the parked archive, poison messages."""
 
 # ruff: noqa: N803 - the stand-in takes boto3's parameter names
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import io
 import itertools
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from leadhooks import archive as layout
+from leadhooks.archive import StoredObject
 from leadhooks.failures import FailureEnvelope, LastError
-from leadhooks.ops import cli
+from leadhooks_ops import cli, target
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 FAILURES = "http://sqs.test/000000000000/failures"
 PARKED = "http://sqs.test/000000000000/parked"
+BUCKET = "archive-test"
+REQUEUED = (
+    "re-queued {n} on the failure queue (the replay worker sends them; `leadhooks-ops queue stats` shows "
+    "what waits), not replayable 0, failed {failed}"
+)
 
 
 class Message:
@@ -86,7 +97,9 @@ class FakeSQS:
         self.calls.append("delete")
         self.queues[QueueUrl].remove(self._by_receipt(QueueUrl, ReceiptHandle))
 
-    def send_message(self, *, QueueUrl: str, MessageBody: str, MessageAttributes: dict[str, Any]) -> None:
+    def send_message(
+        self, *, QueueUrl: str, MessageBody: str, MessageAttributes: dict[str, Any], **_: Any
+    ) -> None:
         self.calls.append("send")
         self.put(QueueUrl, MessageBody, MessageAttributes)
 
@@ -104,6 +117,46 @@ class FakeSQS:
 
     def visible(self, url: str) -> int:
         return sum(1 for m in self.queues[url] if m.visible_at <= time.monotonic())
+
+
+class FakeBody:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def read(self) -> bytes:
+        return self.data
+
+
+class FakeS3:
+    """Enough of S3 for the CLI: a versioned bucket per name (delete = a delete marker)."""
+
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str], bytes] = {}
+        self.deleted: list[tuple[str, str]] = []
+        self.versions = itertools.count(1)
+
+    def put_object(self, *, Bucket: str, Key: str, Body: bytes, **_: Any) -> dict[str, Any]:
+        self.objects[(Bucket, Key)] = Body
+        return {"VersionId": f"v{next(self.versions)}"}
+
+    def get_object(self, *, Bucket: str, Key: str, **_: Any) -> dict[str, Any]:
+        if (Bucket, Key) not in self.objects:
+            raise KeyError(Key)
+        return {"Body": FakeBody(self.objects[(Bucket, Key)]), "VersionId": "v0"}
+
+    def delete_object(self, *, Bucket: str, Key: str) -> None:
+        self.objects.pop((Bucket, Key), None)
+        self.deleted.append((Bucket, Key))
+
+    def list_objects_v2(self, *, Bucket: str, Prefix: str, **_: Any) -> dict[str, Any]:
+        keys = sorted(k for b, k in self.objects if b == Bucket and k.startswith(Prefix))
+        return {
+            "Contents": [{"Key": k, "LastModified": datetime.now(UTC)} for k in keys],
+            "IsTruncated": False,
+        }
+
+    def stored_keys(self) -> list[str]:
+        return sorted(k for _, k in self.objects)
 
 
 def parked_envelope(
@@ -145,10 +198,36 @@ def park(sqs: FakeSQS, env: FailureEnvelope) -> None:
     sqs.put(PARKED, env.to_message(), attrs)
 
 
-def run(sqs: FakeSQS, *argv: str) -> tuple[int, str]:
+class FakeStore:
+    """The delivery records as the CLI sees them: requeue parked → queued, or refuse."""
+
+    def __init__(self) -> None:
+        self.status: dict[str, str] = {}
+        self.requeued: list[str] = []
+
+    def requeue(self, key: Any) -> None:
+        status = self.status.get(key.delivery_id)
+        if status is None:
+            raise LookupError("no delivery record")
+        if status not in ("parked", "queued"):
+            raise LookupError(f"the delivery is {status}, not parked")
+        self.status[key.delivery_id] = "queued"
+        self.requeued.append(key.id)
+
+
+def run(
+    sqs: FakeSQS, *argv: str, s3: FakeS3 | None = None, store: FakeStore | None = None
+) -> tuple[int, str]:
     out = io.StringIO()
-    code = cli.main(["--failure-queue-url", FAILURES, "--parked-queue-url", PARKED, *argv], sqs=sqs, out=out)
+    urls = ["--failure-queue-url", FAILURES, "--parked-queue-url", PARKED, "--archive-bucket", BUCKET]
+    code = cli.main([*urls, *argv], sqs=sqs, s3=s3 or FakeS3(), store=store or FakeStore(), out=out)
     return code, out.getvalue()
+
+
+def archive(s3: FakeS3, env: FailureEnvelope) -> str:
+    key = layout.parked_key(env.delivery_id, env.operation)
+    s3.put_object(Bucket=BUCKET, Key=key, Body=env.to_message().encode())
+    return key
 
 
 @pytest.fixture
@@ -162,17 +241,19 @@ def sqs() -> FakeSQS:
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     commands = list(cli.iter_commands())
     assert sorted(commands) == [
+        ["parked", "archive"],
         ["parked", "discard"],
         ["parked", "list"],
         ["parked", "replay"],
         ["parked", "show"],
         ["queue", "stats"],
+        ["secrets", "check"],
     ]
-    for path in [[], ["parked"], ["queue"], *commands]:
+    for path in [[], ["parked"], ["queue"], ["secrets"], *commands]:
         with pytest.raises(SystemExit) as exit_info:
             cli.build_parser().parse_args([*path, "--help"])
         assert exit_info.value.code == 0
-        assert "usage: python -m leadhooks.ops" in capsys.readouterr().out
+        assert "usage: leadhooks-ops" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -208,7 +289,8 @@ def test_missing_queue_url_is_a_usage_error(
     sqs: FakeSQS, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("PARKED_QUEUE_URL", raising=False)
-    assert cli.main(["parked", "list"], sqs=sqs, out=io.StringIO()) == 2
+    monkeypatch.delenv("LEADHOOKS_STACK", raising=False)
+    assert cli.main(["parked", "list"], sqs=sqs, s3=FakeS3(), out=io.StringIO()) == 2
     assert "PARKED_QUEUE_URL" in capsys.readouterr().err
 
 
@@ -216,22 +298,25 @@ def test_queue_urls_come_from_the_environment(sqs: FakeSQS, monkeypatch: pytest.
     monkeypatch.setenv("PARKED_QUEUE_URL", PARKED)
     park(sqs, parked_envelope("d-env"))
     out = io.StringIO()
-    assert cli.main(["parked", "list"], sqs=sqs, out=out) == 0
+    assert cli.main(["parked", "list"], sqs=sqs, s3=FakeS3(), out=out) == 0
     assert "d-env" in out.getvalue()
 
 
 def test_region_is_taken_from_an_aws_queue_url(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: dict[str, Any] = {}
+    seen: list[tuple[str, str | None]] = []
 
     class FakeBoto3:
         @staticmethod
-        def client(name: str, region_name: str | None = None) -> str:
-            seen.update(name=name, region=region_name)
-            return "client"
+        def client(name: str, region_name: str | None = None) -> FakeSQS:
+            seen.append((name, region_name))
+            return FakeSQS()
 
     monkeypatch.setitem(__import__("sys").modules, "boto3", FakeBoto3)
-    cli._sqs_client(None, None, "https://sqs.eu-north-1.amazonaws.com/123456789012/leadhooks-parked")
-    assert seen == {"name": "sqs", "region": "eu-north-1"}
+    url = "https://sqs.eu-north-1.amazonaws.com/123456789012/leadhooks-parked"
+    monkeypatch.delenv("ARCHIVE_BUCKET", raising=False)
+    monkeypatch.delenv("FAILURE_QUEUE_URL", raising=False)
+    assert cli.main(["--parked-queue-url", url, "queue", "stats"], out=io.StringIO()) == 1  # fake has no url
+    assert seen == [("sqs", "eu-north-1")]
 
 
 # ---- rendering ----------------------------------------------------------------------------------
@@ -274,14 +359,30 @@ def test_list_shows_ids_and_reason_but_no_personal_data(sqs: FakeSQS) -> None:
         "CUSTOMER",
         "AGE",
         "REASON",
+        "KEPT",
+        "IN",
         "ATTEMPT",
         "LAST",
         "ERROR",
     ]
-    assert lines[1].split()[:5] == ["d-old", "vitec_person_lead", "M10001", "1h30m", "attempts_exhausted"]
-    assert lines[2].split()[:5] == ["d-new", "vitec_person_lead", "M10001", "1m00s", "vendor_rejected"]
+    assert lines[1].split()[:6] == [
+        "d-old",
+        "vitec_person_lead",
+        "M10001",
+        "1h30m",
+        "attempts_exhausted",
+        "queue",
+    ]
+    assert lines[2].split()[:6] == [
+        "d-new",
+        "vitec_person_lead",
+        "M10001",
+        "1m00s",
+        "vendor_rejected",
+        "queue",
+    ]
     assert "PermanentVendorError 400" in lines[1]
-    assert lines[-1] == "2 parked deliveries"
+    assert lines[3] == "2 parked deliveries"
     for secret in ("Anna", "Svensson", "anna@example.com", "19800101-1234", "070-123"):
         assert secret not in out
 
@@ -291,7 +392,7 @@ def test_list_does_not_consume_and_hands_messages_back(sqs: FakeSQS) -> None:
         park(sqs, parked_envelope(f"d-{i:02d}"))
     code, out = run(sqs, "parked", "list")
     assert code == 0
-    assert out.splitlines()[-1] == "23 parked deliveries"
+    assert "23 parked deliveries" in out.splitlines()
     assert len(sqs.queues[PARKED]) == 23
     assert sqs.visible(PARKED) == 23  # visibility set back to 0 for every one
     assert "delete" not in sqs.calls
@@ -308,9 +409,11 @@ def test_list_filters_and_limit(sqs: FakeSQS) -> None:
 
 
 def test_list_copes_with_a_message_that_is_not_an_envelope(sqs: FakeSQS) -> None:
-    sqs.put(PARKED, "garbage", {"deliveryId": {"DataType": "String", "StringValue": "d-junk"}})
-    _, out = run(sqs, "parked", "list")
-    assert "d-junk" in out and "redriven" in out
+    mid = sqs.put(PARKED, "garbage", {"deliveryId": {"DataType": "String", "StringValue": "d-junk"}})
+    code, out = run(sqs, "parked", "list")
+    assert code == 0
+    assert "0 parked deliveries" in out
+    assert f"1 message(s) on the parked queue could not be read: {mid} (not JSON; deliveryId d-junk)" in out
 
 
 def test_show_masks_personal_data_but_keeps_ids_and_the_error(sqs: FakeSQS) -> None:
@@ -396,7 +499,7 @@ def test_replay_one_moves_it_to_the_failure_queue_as_attempt_1(
     park(sqs, parked_envelope("d-2"))
     code, out = run(sqs, "parked", "replay", "d-1")
     assert code == 0
-    assert out.strip() == "replayed 1, failed 0"
+    assert out.startswith("re-queued 1 on the failure queue") and "not replayable 0, failed 0" in out
     assert "[" in capsys.readouterr().err  # progress bar
     [queued] = sqs.queues[FAILURES]
     env = FailureEnvelope.model_validate_json(queued.body)
@@ -407,25 +510,49 @@ def test_replay_one_moves_it_to_the_failure_queue_as_attempt_1(
     assert sqs.visible(PARKED) == 1
 
 
+def test_replay_sets_the_record_queued_and_never_sends_itself(sqs: FakeSQS) -> None:
+    park(sqs, parked_envelope("d-1"))
+    store = FakeStore()
+    store.status["d-1"] = "parked"
+    code, out = run(sqs, "parked", "replay", "d-1", store=store)
+    assert (code, out.strip()) == (0, REQUEUED.format(n=1, failed=0))
+    assert store.requeued == ["default#vitec_person_lead#d-1"]
+    assert len(sqs.queues[FAILURES]) == 1
+
+
+def test_replay_of_a_delivery_the_record_says_is_delivered_is_refused(sqs: FakeSQS) -> None:
+    park(sqs, parked_envelope("d-1"))
+    store = FakeStore()
+    store.status["d-1"] = "delivered"
+    code, out = run(sqs, "parked", "replay", "d-1", store=store)
+    assert (code, out.strip()) == (1, REQUEUED.format(n=0, failed=1))
+    assert sqs.queues[FAILURES] == []
+    assert sqs.visible(PARKED) == 1
+
+
 def test_replay_all_with_a_reason_filter(sqs: FakeSQS) -> None:
     for i in range(12):
         park(sqs, parked_envelope(f"d-x{i}", reason="attempts_exhausted"))
     park(sqs, parked_envelope("d-keep", reason="vendor_rejected"))
     code, out = run(sqs, "parked", "replay", "--all", "--reason", "attempts_exhausted")
-    assert code == 0 and out.strip() == "replayed 12, failed 0"
+    assert code == 0 and out.startswith("re-queued 12 on the failure queue")
     assert len(sqs.queues[FAILURES]) == 12
     assert [json.loads(m.body)["deliveryId"] for m in sqs.queues[PARKED]] == ["d-keep"]
     assert sqs.visible(PARKED) == 1
 
 
-def test_replay_all_counts_failures(sqs: FakeSQS) -> None:
+def test_replay_all_replays_what_it_can_and_reports_the_rest(sqs: FakeSQS) -> None:
     park(sqs, parked_envelope("d-ok"))
-    sqs.put(PARKED, "garbage")
+    garbage = sqs.put(PARKED, "garbage")
+    unknown = parked_envelope("d-unknown")
+    unknown.operation = "vitec_teleport"
+    park(sqs, unknown)
     code, out = run(sqs, "parked", "replay", "--all")
     assert code == 1
-    assert out.strip() == "replayed 1, failed 1"
-    assert [m.body for m in sqs.queues[PARKED]] == ["garbage"]
-    assert sqs.visible(PARKED) == 1
+    assert out.startswith("re-queued 1 on the failure queue") and "not replayable 1, failed 0" in out
+    assert f"could not be read: {garbage} (not JSON)" in out
+    assert sorted(m.body[:20] for m in sqs.queues[PARKED]) == sorted(["garbage", unknown.to_message()[:20]])
+    assert sqs.visible(PARKED) == 2
 
 
 def test_replay_needs_the_failure_queue(sqs: FakeSQS, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -504,3 +631,407 @@ def test_progress_bar() -> None:
         bar.step()
     assert stream.getvalue().endswith("\r[########] 4/4\n")
     assert "\r[####----] 2/4" in stream.getvalue()
+
+
+# ---- secrets check (DESIGN §4) ---------------------------------------------------------------------
+
+GOOD_KEY = "agency-a-key-0123456789"
+GOOD_WHSEC = "whsec_" + base64.b64encode(b"agency-a-signing-secret-32-bytes").decode()
+
+
+def _check(tmp_path: Path, content: str) -> tuple[int, str]:
+    path = tmp_path / "inbound.json"
+    path.write_text(content, encoding="utf-8")
+    out = io.StringIO()
+    code = cli.main(["secrets", "check", str(path)], out=out, sqs=object())
+    return code, out.getvalue()
+
+
+def test_secrets_check_passes_a_good_secret_and_shows_what_each_client_reaches(tmp_path: Path) -> None:
+    secret = {
+        "clients": {
+            "agencyA": {
+                "apiKeys": [GOOD_KEY],
+                "webhookSecrets": [GOOD_WHSEC],
+                "vitecCustomers": ["M10001"],
+                "operations": ["person-leads", "contacts"],
+            },
+            "portal": {"typeformSecrets": ["tf-secret"], "omnicasaCustomers": ["*"]},
+        }
+    }
+    code, text = _check(tmp_path, json.dumps(secret))
+    assert code == 0, text
+    assert "client agencyA" in text and "M10001" in text and "contacts, person-leads" in text
+    assert "apiKeys x1, webhookSecrets x1" in text
+    assert "client portal" in text and "every operation" in text
+    for value in (GOOD_KEY, GOOD_WHSEC, "tf-secret"):
+        assert value not in text
+    assert text.strip().endswith("2 usable client(s); OK")
+
+
+def test_secrets_check_fails_the_deploy_guides_placeholders(tmp_path: Path) -> None:
+    """docs/deploy.md's inbound example, as printed there: must fail loudly, naming each field."""
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text(encoding="utf-8")
+    start = guide.index("cat > /tmp/inbound.json <<'JSON'\n") + len("cat > /tmp/inbound.json <<'JSON'\n")
+    example = guide[start : guide.index("\nJSON", start)]
+    code, text = _check(tmp_path, example)
+    assert code == 1
+    assert "apiKeys[0]: is a placeholder" in text
+    assert "typeformSecrets[0]: is a placeholder" in text
+    assert "webhookSecrets[0]: is a placeholder" in text
+    assert "REPLACE" not in text.replace("REPLACE_WITH", "")  # never the values themselves
+
+
+@pytest.mark.parametrize(
+    ("secret", "expected"),
+    [
+        ({"clients": {"a": {"apiKeys": ["short"]}}}, "client a: apiKeys[0]: is shorter than 16 characters"),
+        (
+            {"clients": {"a": {"apiKeys": [GOOD_KEY], "vitecCustomer": ["M1"]}}},
+            "client a: vitecCustomer: unknown key",
+        ),
+        ({"apiKeys": [GOOD_KEY]}, "legacy flat format"),
+        ({"clients": {"a": {"webhookSecrets": ["whsec_AAAA"]}}}, "decodes to under 24 bytes"),
+    ],
+)
+def test_secrets_check_names_each_problem_by_client_and_field(
+    tmp_path: Path, secret: dict[str, object], expected: str
+) -> None:
+    code, text = _check(tmp_path, json.dumps(secret))
+    assert code == 1 and expected in text
+
+
+def test_secrets_check_reports_duplicate_client_names_and_bad_json_without_content(tmp_path: Path) -> None:
+    entry = json.dumps({"apiKeys": [GOOD_KEY]})
+    twice = f'{{"clients": {{"a": {entry}, "a": {entry}}}}}'
+    code, text = _check(tmp_path, twice)
+    assert code == 1 and "appears twice" in text
+    path = tmp_path / "bad.json"
+    path.write_text('{"clients": {"a": {"apiKeys": ["secret-value-here"]}', encoding="utf-8")
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert cli.main(["secrets", "check", str(path)], out=io.StringIO()) == 1
+    assert "not valid JSON" in err.getvalue() and "secret-value-here" not in err.getvalue()
+
+
+# ---- poison messages: every command survives them and names them ---------------------------------
+
+
+def poison(sqs: FakeSQS) -> dict[str, str]:
+    """One of every kind of message that is not a usable envelope, by kind -> message id."""
+    unknown = parked_envelope("d-unknown-op")
+    unknown.operation = "vitec_teleport"
+    return {
+        "not JSON": sqs.put(PARKED, "<html>502 Bad Gateway</html>"),
+        "nested too deeply": sqs.put(PARKED, "[" * 100_000 + "]" * 100_000),
+        "deep object": sqs.put(PARKED, '{"a":' * 5000 + "1" + "}" * 5000),
+        "huge": sqs.put(PARKED, json.dumps({"x": "y" * 250_000})),
+        "a JSON list": sqs.put(PARKED, "[]"),
+        "a JSON string": sqs.put(PARKED, '"just text"'),
+        "null": sqs.put(PARKED, "null"),
+        "wrong shape": sqs.put(PARKED, json.dumps({"deliveryId": 7, "operation": None})),
+        "empty": sqs.put(PARKED, ""),
+        "unknown operation": sqs.put(PARKED, unknown.to_message()),
+    }
+
+
+UNREADABLE = {"not JSON", "nested too deeply", "deep object", "huge", "a JSON list", "a JSON string"}
+
+
+def test_list_survives_every_poison_message_and_names_each(sqs: FakeSQS) -> None:
+    ids = poison(sqs)
+    park(sqs, parked_envelope("d-good"))
+    code, out = run(sqs, "parked", "list", "--wide")
+    assert code == 0, out
+    assert "d-good" in out and "d-unknown-op" in out  # an unknown operation is still an envelope
+    assert "2 parked deliveries" in out
+    report = next(line for line in out.splitlines() if "could not be read" in line)
+    assert report.startswith("9 message(s) on the parked queue could not be read")
+    for kind, mid in ids.items():
+        if kind != "unknown operation":
+            assert mid in report, kind
+    assert "nested too deeply" in report and "not JSON" in report and "wrong shape" in report
+    assert sqs.visible(PARKED) == 11, "nothing consumed"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["parked", "list"],
+        ["parked", "list", "--source", "queue"],
+        ["parked", "replay", "--all"],
+        ["parked", "show", "d-missing"],
+        ["parked", "archive"],
+        ["queue", "stats"],
+    ],
+)
+def test_every_command_survives_poison(
+    sqs: FakeSQS, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    poison(sqs)
+    code, _ = run(sqs, *argv)
+    assert code in (0, 1)
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_poison_message_is_shown_withheld_and_discarded_by_its_message_id(
+    sqs: FakeSQS, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids = poison(sqs)
+    for kind in ("nested too deeply", "huge", "not JSON"):
+        code, out = run(sqs, "parked", "show", ids[kind])
+        assert code == 0, kind
+        assert "--reveal shows them" in json.loads(out)["unparsableBody"]
+    code, out = run(sqs, "parked", "discard", ids["nested too deeply"], "--yes")
+    assert code == 0 and f"discarded (message {ids['nested too deeply']})" in out
+    assert len(sqs.queues[PARKED]) == 9
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_replay_refuses_an_unknown_operation_and_keeps_it(
+    sqs: FakeSQS, capsys: pytest.CaptureFixture[str]
+) -> None:
+    poison(sqs)
+    code, out = run(sqs, "parked", "replay", "d-unknown-op")
+    assert code == 1 and "not replayable 1" in out
+    assert "unknown operation 'vitec_teleport'" in capsys.readouterr().err
+    assert sqs.queues[FAILURES] == [] and len(sqs.queues[PARKED]) == 10
+
+
+def test_an_envelope_with_a_deep_request_is_shown_without_crashing(sqs: FakeSQS) -> None:
+    deep: Any = "leaf"
+    for _ in range(400):
+        deep = {"k": deep}
+    data = json.loads(parked_envelope("d-deep").to_message())
+    data["request"] = {"customerId": "M10001", "nested": deep}
+    sqs.put(PARKED, json.dumps(data), {})
+    code, out = run(sqs, "parked", "show", "d-deep")
+    assert code == 0
+    assert "--reveal shows them" in json.loads(out)["unparsableBody"]
+    code, out = run(sqs, "parked", "list")
+    assert code == 0 and "could not be read" in out and "nested too deeply; deliveryId d-deep" in out
+
+
+# ---- the parked archive -----------------------------------------------------------------------------
+
+
+def test_list_merges_the_queue_and_the_archive(sqs: FakeSQS) -> None:
+    s3 = FakeS3()
+    both = parked_envelope("d-both")
+    park(sqs, both)
+    archive(s3, both)
+    archive(s3, parked_envelope("d-expired", minutes_ago=60 * 24 * 20))  # gone from SQS after 14 days
+    park(sqs, parked_envelope("d-redriven"))
+    s3.put_object(Bucket=BUCKET, Key="parked/d-bad/vitec_person_lead.json", Body=b"{not json")
+    code, out = run(sqs, "parked", "list", s3=s3)
+    assert code == 0
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:4]}
+    assert rows["d-expired"][3:6] == ["20d00h", "vendor_rejected", "archive"]
+    assert rows["d-both"][5] == "queue+archive" and rows["d-redriven"][5] == "queue"
+    assert "3 parked deliveries" in out
+    assert "1 of them only on the parked queue" in out
+    assert "1 archive object(s) could not be read: parked/d-bad/vitec_person_lead.json (not JSON)" in out
+    _, only_archive = run(sqs, "parked", "list", "--source", "archive", s3=s3)
+    assert "d-expired" in only_archive and "d-redriven" not in only_archive
+
+
+def test_replay_from_the_archive_after_the_queue_dropped_it(sqs: FakeSQS) -> None:
+    s3 = FakeS3()
+    key = archive(s3, parked_envelope("d-old"))
+    code, out = run(sqs, "parked", "replay", "d-old", s3=s3)
+    assert code == 0 and out.startswith("re-queued 1")
+    [queued] = sqs.queues[FAILURES]
+    assert FailureEnvelope.model_validate_json(queued.body).attempt == 1
+    assert (BUCKET, key) in s3.deleted and s3.stored_keys() == []
+
+
+def test_replay_of_a_pointer_message_reads_the_archive_and_clears_both(sqs: FakeSQS) -> None:
+    s3 = FakeS3()
+    env = parked_envelope("d-big")
+    key = archive(s3, env)
+    pointer = env.pointer(StoredObject(bucket=BUCKET, key=key))
+    park(sqs, pointer)
+    _, shown = run(sqs, "parked", "show", "d-big", s3=s3)
+    assert json.loads(shown)["request"]["person"]["firstName"] == "*****"  # the full envelope, masked
+    code, _ = run(sqs, "parked", "replay", "d-big", s3=s3)
+    assert code == 0
+    [queued] = sqs.queues[FAILURES]
+    replayed = FailureEnvelope.model_validate_json(queued.body)
+    assert replayed.request is not None and replayed.envelope_ref is None
+    assert sqs.queues[PARKED] == [] and s3.stored_keys() == []
+
+
+def test_a_replayed_envelope_too_large_for_sqs_is_queued_as_a_pointer(sqs: FakeSQS) -> None:
+    s3 = FakeS3()
+    env = parked_envelope("d-huge")
+    assert env.request is not None
+    env.request["message"] = "x" * 300_000
+    archive(s3, env)
+    code, _ = run(sqs, "parked", "replay", "d-huge", s3=s3)
+    assert code == 0
+    [queued] = sqs.queues[FAILURES]
+    pointer = json.loads(queued.body)
+    assert "request" not in pointer and pointer["envelopeRef"]["key"].startswith("queued/d-huge/")
+    assert any(k.startswith("queued/d-huge/") for k in s3.stored_keys())
+
+
+def test_an_oversized_body_is_not_replayable_and_says_where_it_is(
+    sqs: FakeSQS, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = FailureEnvelope(
+        delivery_id="d-413",
+        operation="vitec_person_lead",
+        body_ref=StoredObject(bucket=BUCKET, key="bodies/d-413/vitec_person_lead.bin", bytes=300_000),
+        reason="too_large",
+        parked_at=datetime.now(UTC),
+    )
+    park(sqs, env)
+    code, out = run(sqs, "parked", "replay", "d-413")
+    assert code == 1 and "not replayable 1" in out
+    assert "s3://archive-test/bodies/d-413/vitec_person_lead.bin" in capsys.readouterr().err
+    _, listed = run(sqs, "parked", "list", "--reason", "too_large")
+    assert "d-413" in listed
+
+
+def test_discard_removes_the_queue_message_and_the_archived_copy(sqs: FakeSQS) -> None:
+    s3 = FakeS3()
+    env = parked_envelope("d-gone")
+    park(sqs, env)
+    archive(s3, env)
+    code, _ = run(sqs, "parked", "discard", "d-gone", "--yes", s3=s3)
+    assert code == 0 and sqs.queues[PARKED] == [] and s3.stored_keys() == []
+
+
+def test_archive_copies_what_is_only_on_the_queue(sqs: FakeSQS) -> None:
+    s3 = FakeS3()
+    park(sqs, parked_envelope("d-redriven"))
+    both = parked_envelope("d-both")
+    park(sqs, both)
+    archive(s3, both)
+    junk = sqs.put(PARKED, "garbage")
+    code, out = run(sqs, "parked", "archive", s3=s3)
+    assert code == 0 and "archived 2 parked deliveries" in out
+    assert s3.stored_keys() == sorted(
+        [
+            "parked/d-both/vitec_person_lead.json",
+            "parked/d-redriven/vitec_person_lead.json",
+            f"parked/sqs-{junk}/unknown.json",
+        ]
+    )
+    assert sqs.visible(PARKED) == 3, "the queue keeps its messages"
+
+
+def test_queue_stats_counts_the_archive(sqs: FakeSQS) -> None:
+    s3 = FakeS3()
+    archive(s3, parked_envelope("d-1"))
+    _, out = run(sqs, "queue", "stats", s3=s3)
+    assert out.splitlines()[-1] == f"archive: 1 parked in s3://{BUCKET}"
+
+
+class FakePacingTable:
+    """`scan` over pacing items (leadhooks.pacing), two pages."""
+
+    def __init__(self, items: list[dict[str, Any]]) -> None:
+        self.items = items
+
+    def scan(self, **kwargs: Any) -> dict[str, Any]:
+        start = int(kwargs.get("ExclusiveStartKey", {}).get("n", 0))
+        page = self.items[start : start + 1]
+        more = start + 1 < len(self.items)
+        return {"Items": page, **({"LastEvaluatedKey": {"n": start + 1}} if more else {})}
+
+
+def test_queue_stats_shows_the_paced_backlog_per_customer(
+    sqs: FakeSQS, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/pacing.md: per customer booked ahead, about how many wait; idle customers are not listed."""
+    now = time.time()
+    table = FakePacingTable(
+        [
+            {"id": {"S": "vitec#M1"}, "tat": {"N": str(now + 100.08)}},  # 100 s ahead at the default 5/s
+            {"id": {"S": "vitec#M2"}, "tat": {"N": str(now - 5)}},  # idle
+        ]
+    )
+    monkeypatch.setenv("PACING_TABLE", "leadhooks-pacing")
+    monkeypatch.delenv("VITEC_SECRET_ID", raising=False)  # no secret to read: the default limit
+    out = io.StringIO()
+    urls = ["--failure-queue-url", FAILURES, "--parked-queue-url", PARKED, "--archive-bucket", BUCKET]
+    code = cli.main([*urls, "queue", "stats"], sqs=sqs, s3=FakeS3(), dynamodb=table, out=out)
+    lines = out.getvalue().splitlines()
+    assert code == 0
+    header = lines.index(next(line for line in lines if line.startswith("VENDOR")))
+    assert lines[header].split() == ["VENDOR", "CUSTOMER", "~WAITING", "BOOKED", "AHEAD", "RATE"]
+    assert lines[header + 1].split()[:3] == ["vitec", "M1", "500"]
+    assert "M2" not in out.getvalue()
+
+
+# ---- which deployment --------------------------------------------------------------------------------
+
+
+class FakeCloudFormation:
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def describe_stacks(self, *, StackName: str) -> dict[str, Any]:
+        self.asked.append(StackName)
+        if StackName != "leadhooks-dev":
+            raise RuntimeError(f"Stack with id {StackName} does not exist")
+        outputs = {"FailureQueueUrl": FAILURES, "ParkedQueueUrl": PARKED, "ArchiveBucketName": BUCKET}
+        return {"Stacks": [{"Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()]}]}
+
+
+def test_stack_outputs_name_the_queues_and_the_archive(sqs: FakeSQS, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("FAILURE_QUEUE_URL", "PARKED_QUEUE_URL", "ARCHIVE_BUCKET"):
+        monkeypatch.delenv(name, raising=False)
+    s3 = FakeS3()
+    archive(s3, parked_envelope("d-stack"))
+    cfn = FakeCloudFormation()
+    out = io.StringIO()
+    assert (
+        cli.main(["parked", "list", "--stack", "leadhooks-dev"], sqs=sqs, s3=s3, cloudformation=cfn, out=out)
+        == 0
+    )
+    assert "d-stack" in out.getvalue() and cfn.asked == ["leadhooks-dev"]
+
+
+def test_config_env_reads_the_stack_and_region_from_samconfig(tmp_path: Any) -> None:
+    assert target.samconfig_env(target.Path("samconfig.toml"), "prod") == ("leadhooks-prod", "eu-north-1")
+    cfn = FakeCloudFormation()
+    where = target.resolve(
+        failure_url=None,
+        parked_url="http://explicit/parked",
+        archive_bucket=None,
+        region=None,
+        stack=None,
+        config_env="dev",
+        samconfig=target.Path("samconfig.toml"),
+        environ={"ARCHIVE_BUCKET": "from-env"},
+        cloudformation=lambda region: cfn,
+    )
+    assert where.parked_url == "http://explicit/parked", "an explicit option wins"
+    assert (where.failure_url, where.archive_bucket) == (FAILURES, BUCKET), "the stack beats the environment"
+    assert (where.stack, where.region) == ("leadhooks-dev", "eu-north-1")
+    with pytest.raises(target.TargetError, match="no environment 'staging'"):
+        target.samconfig_env(target.Path("samconfig.toml"), "staging")
+
+
+def test_an_unknown_stack_is_a_usage_error(sqs: FakeSQS, capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(
+        ["parked", "list", "--stack", "nope"], sqs=sqs, s3=FakeS3(), cloudformation=FakeCloudFormation()
+    )
+    assert code == 2 and "cannot read stack 'nope'" in capsys.readouterr().err
+
+
+def test_the_tool_is_not_in_the_lambda_layer() -> None:
+    """Nothing in the layer package imports the operator tool, and the layer build drops the alias."""
+    root = target.Path(__file__).resolve().parents[2]
+    for path in (root / "shared" / "leadhooks").rglob("*.py"):
+        if "ops" in path.relative_to(root / "shared" / "leadhooks").parts[:1]:
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert "leadhooks_ops" not in text and "leadhooks.ops" not in text, path
+    makefile = (root / "layers" / "leadhooks" / "Makefile").read_text(encoding="utf-8")
+    assert 'cp -R "$(PACKAGE)" "$(SITE)/leadhooks"' in makefile
+    assert 'rm -rf "$(SITE)/leadhooks/ops"' in makefile
+    pyproject = (root / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'leadhooks-ops = "leadhooks_ops.cli:run"' in pyproject

@@ -1,17 +1,21 @@
-"""The replay of one failure-queue record, with stubs for SQS, parking, idempotency and the vendor."""
+"""The replay of one failure-queue record: stubs for SQS, parking and the vendor; the delivery record on
+an in-process moto table (the same store the API path uses)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from leadhooks import queues
 from leadhooks.core import VendorOperation
+from leadhooks.deliveries import DeliveryKey, DeliveryStore, Record
 from leadhooks.errors import (
     AnswerLostError,
     ConfigurationError,
+    IdempotencyStoreError,
     PermanentVendorError,
     TransientVendorError,
     VendorAuthError,
@@ -19,7 +23,8 @@ from leadhooks.errors import (
 from leadhooks.failures import FailureEnvelope, LastError
 from leadhooks.logic import replay
 from leadhooks.settings import Settings, get_settings
-from leadhooks.vendors.model_base import OperationRequest, ReqStr40, VitecModel
+from leadhooks.vendors.model_base import OperationRequest, ReqText, VitecModel
+from pydantic import StringConstraints
 
 from local.replay_worker import LocalLambdaContext, to_lambda_record
 
@@ -28,8 +33,8 @@ pytestmark = pytest.mark.filterwarnings("ignore:No application metrics")
 
 class StubRequest(OperationRequest, VitecModel):
     PATH_PARAMS: ClassVar[tuple[str, ...]] = ("customerId",)
-    customer_id: ReqStr40
-    first_name: ReqStr40
+    customer_id: ReqText
+    first_name: Annotated[str, StringConstraints(max_length=40)]  # a rule a stored request can break
 
 
 class FakeSQS:
@@ -44,13 +49,13 @@ class FakeSQS:
 
 
 class Harness:
-    def __init__(self) -> None:
+    def __init__(self, store: DeliveryStore) -> None:
         self.parked: list[tuple[FailureEnvelope, str]] = []
         self.counted: list[tuple[str, dict[str, str]]] = []
         self.sqs = FakeSQS()
         self.calls: list[StubRequest] = []
         self.outcome: Callable[[StubRequest], dict[str, Any]] = lambda _req: {"lead_id": "L-1"}
-        self.already_delivered = False
+        self.store = store
 
     def spec(self, *, dedupe_safe: bool = True) -> VendorOperation:
         def call(req: StubRequest) -> dict[str, Any]:
@@ -70,29 +75,28 @@ class Harness:
     def counts(self, name: str) -> int:
         return sum(1 for n, _ in self.counted if n == name)
 
+    def record_of(self, operation: str = "stub_op") -> Record | None:
+        return self.store.get(DeliveryKey("default", operation, envelope_id))
+
 
 @pytest.fixture
-def h(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+def h(monkeypatch: pytest.MonkeyPatch, record_store: DeliveryStore) -> Iterator[Harness]:
     monkeypatch.setenv("FAILURE_QUEUE_URL", "http://sqs.test/000000000000/failures")
     monkeypatch.setenv("PARKED_QUEUE_URL", "http://sqs.test/000000000000/parked")
     monkeypatch.setenv("IDEMPOTENCY_TABLE", "unit-idempotency")
     monkeypatch.setenv("REPLAY_BACKOFF_S", "60,300,1800,7200,21600")
     get_settings.cache_clear()
-    harness = Harness()
-    monkeypatch.setattr(replay, "park", lambda env, reason: harness.parked.append((env, reason)))
-    monkeypatch.setattr(replay, "get_sqs", lambda: harness.sqs)
+    harness = Harness(record_store)
+
+    def park(env: FailureEnvelope, reason: str, **_: Any) -> None:
+        env.reason = reason  # type: ignore[assignment]
+        harness.parked.append((env, reason))
+
+    monkeypatch.setattr(queues, "park", park)
+    monkeypatch.setattr(queues, "sqs", lambda region=None: harness.sqs)
     monkeypatch.setattr(replay, "count", lambda name, **dims: harness.counted.append((name, dims)))
     stubs = {"stub_op": harness.spec(), "stub_lossy": _lossy(harness)}
     monkeypatch.setattr(replay, "write_operation", stubs.get)
-
-    def run(*, key: dict[str, str], spec: VendorOperation, model: OperationRequest, sent: list[bool]) -> Any:
-        assert key == {"key": f"replay:{spec.name}:{envelope_id}"}
-        if harness.already_delivered:
-            return replay.ReplayResult(result={"lead_id": "L-1"})
-        sent.append(True)
-        return replay.ReplayResult(result=spec.call(model))
-
-    monkeypatch.setattr(replay, "_idempotent_replayer", lambda: run)
     yield harness
     get_settings.cache_clear()
 
@@ -218,10 +222,12 @@ def test_success_is_not_parked_and_is_counted(h: Harness) -> None:
 
 
 def test_already_delivered_replay_does_not_call_or_count_a_delivery(h: Harness) -> None:
-    h.already_delivered = True
     replay.replay_record(record(envelope()))
-    assert h.calls == [] and h.parked == []
-    assert h.counts("Delivered") == 0 and h.counts("ReplayDuplicate") == 1
+    replay.replay_record(record(envelope()))  # the same message again (SQS delivers at least once)
+    assert len(h.calls) == 1 and h.parked == []
+    assert h.counts("Delivered") == 1 and h.counts("ReplayDuplicate") == 1
+    stored = h.record_of()
+    assert stored is not None and (stored.status, stored.result) == ("delivered", {"leadId": "L-1"})
 
 
 def test_permanent_rejection_is_parked_with_the_vendor_error(h: Harness) -> None:
@@ -244,7 +250,7 @@ def test_permanent_rejection_is_parked_with_the_vendor_error(h: Harness) -> None
 def test_vendor_auth_failure_is_a_permanent_rejection(h: Harness) -> None:
     h.outcome = fail_with(VendorAuthError("refused", vendor="vitec", vendor_status=401))
     replay.replay_record(record(envelope()))
-    assert [reason for _, reason in h.parked] == ["vendor_rejected"]
+    assert [reason for _, reason in h.parked] == ["vendor_auth_failed"]
 
 
 @pytest.mark.parametrize(("receive_count", "wait"), [(1, 300), (2, 1800), (3, 7200), (4, 21600)])
@@ -298,11 +304,29 @@ def test_lost_answer_on_an_operation_the_vendor_does_not_deduplicate_is_parked(h
     assert h.sqs.visibility == []
 
 
-def test_lost_answer_on_a_deduplicated_operation_is_retried(h: Harness) -> None:
+def test_lost_answer_on_a_deduplicated_operation_is_resent_once_then_parked(h: Harness) -> None:
+    """The bound (DESIGN §6): two sends that may have written, then a person decides."""
     h.outcome = fail_with(AnswerLostError("timeout after sending", vendor="vitec"))
     with pytest.raises(replay.ReplayRetryError):
         replay.replay_record(record(envelope()))
     assert h.parked == [] and len(h.sqs.visibility) == 1
+    replay.replay_record(record(envelope(), receive_count=2))
+    assert [reason for _, reason in h.parked] == ["answer_lost"]
+    replay.replay_record(record(envelope(), receive_count=3))  # a stale copy: nothing more
+    assert len(h.calls) == 2 and len(h.parked) == 1
+    stored = h.record_of()
+    assert stored is not None and (stored.status, stored.maybe_written) == ("parked", 2)
+
+
+def test_a_viewing_like_write_queued_after_a_lost_answer_is_parked_unsent(h: Harness) -> None:
+    """An API send whose answer was lost already used a no-resend write's only slot."""
+    key = DeliveryKey("default", "stub_lossy", envelope_id)
+    lease = h.store.create(key, fingerprint="", customer_id="M10001", by="api", send=True)
+    assert not isinstance(lease, Record)
+    h.store.settle(lease, "queued", by="api", event="queued")
+    replay.replay_record(record(envelope(operation="stub_lossy")))
+    assert h.calls == []
+    assert [reason for _, reason in h.parked] == ["answer_lost"]
 
 
 @pytest.mark.parametrize("exc", [KeyError("boom"), ConfigurationError("no credentials for M10001")])
@@ -313,23 +337,40 @@ def test_unexpected_errors_are_retried_not_lost(h: Harness, exc: Exception) -> N
     assert h.parked == []
 
 
-def test_idempotency_in_progress_is_retried(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
-
-    def busy(**_kwargs: Any) -> Any:
-        raise IdempotencyAlreadyInProgressError("in progress")
-
-    monkeypatch.setattr(replay, "_idempotent_replayer", lambda: busy)
+def test_a_delivery_held_by_another_path_is_retried_unsent(h: Harness) -> None:
+    key = DeliveryKey("default", "stub_op", envelope_id)
+    assert not isinstance(h.store.create(key, fingerprint="", customer_id=None, by="api", send=True), Record)
     with pytest.raises(replay.ReplayRetryError):
         replay.replay_record(record(envelope()))
-    assert h.parked == []
+    assert h.parked == [] and h.calls == []
+
+
+def test_store_unreachable_is_retried_unsent(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    def down(*_: Any, **__: Any) -> Any:
+        raise IdempotencyStoreError("the delivery record store is unavailable")
+
+    monkeypatch.setattr(h.store, "create", down)
+    with pytest.raises(replay.ReplayRetryError):
+        replay.replay_record(record(envelope()))
+    assert h.parked == [] and h.calls == []
+
+
+def test_a_malformed_message_delivered_twice_is_parked_once(h: Harness) -> None:
+    replay.replay_record(record("junk", deliveryId="d-attr", operation="stub_op"))
+    replay.replay_record(record("junk", deliveryId="d-attr", operation="stub_op"))
+    assert [reason for _, reason in h.parked] == ["malformed_message"]
 
 
 # ---- schedule -----------------------------------------------------------------------------------
 
 
 def test_backoff_schedule_default_and_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    base = {"FAILURE_QUEUE_URL": "q", "PARKED_QUEUE_URL": "p", "IDEMPOTENCY_TABLE": "t"}
+    base = {
+        "FAILURE_QUEUE_URL": "q",
+        "PARKED_QUEUE_URL": "p",
+        "IDEMPOTENCY_TABLE": "t",
+        "ARCHIVE_BUCKET": "a",
+    }
     assert Settings.model_validate(base).replay_backoff_s == (60, 300, 1800, 7200, 21600)
     assert Settings.model_validate({**base, "REPLAY_BACKOFF_S": " 0, 5 ,10"}).replay_backoff_s == (0, 5, 10)
     for bad in ("", "soon", "-1", "50000"):
@@ -364,7 +405,7 @@ def test_handler_reports_only_the_transient_record_as_failed(h: Harness) -> None
         "arn:aws:sqs:eu-north-1:000000000000:failures",
         "eu-north-1",
     )
-    flaky_env = envelope(request={"customerId": "M10001", "firstName": "Flaky"})
+    flaky_env = envelope(delivery_id="d-flaky", request={"customerId": "M10001", "firstName": "Flaky"})
     flaky = {**ok, "messageId": "flaky", "receiptHandle": "rh-flaky", "body": flaky_env.to_message()}
     junk = {**ok, "messageId": "junk", "receiptHandle": "rh-junk", "body": "junk"}
     response = lambda_handler({"Records": [ok, flaky, junk]}, LocalLambdaContext("eu-north-1"))

@@ -23,6 +23,7 @@ FUNCTIONS: dict[str, tuple[str, str | None, str | None]] = {
     "vitec_area_interest": ("VitecAreaInterestFunction", "POST", "/vitec/area-interests"),
     "vitec_person_lead": ("VitecPersonLeadFunction", "POST", "/vitec/person-leads"),
     "vitec_get_contacts": ("VitecGetContactsFunction", "GET", "/vitec/contacts"),
+    "deliveries": ("DeliveriesFunction", "GET", "/deliveries/{deliveryId}"),
     "failure_replay": ("FailureReplayFunction", None, None),
 }
 API_FUNCTIONS = [name for name, (_, method, _) in FUNCTIONS.items() if method]
@@ -34,6 +35,7 @@ SECRETS: dict[str, set[str]] = {
     "vitec_area_interest": {"VitecSecret", "InboundSecret"},
     "vitec_person_lead": {"VitecSecret", "InboundSecret"},
     "vitec_get_contacts": {"VitecSecret", "InboundSecret"},
+    "deliveries": {"InboundSecret"},
     "failure_replay": {"VitecSecret", "OmnicasaSecret"},
 }
 
@@ -168,6 +170,7 @@ def test_environment_carries_every_setting(template: dict[str, Any]) -> None:
         "PARKED_QUEUE_URL",
         "IDEMPOTENCY_TABLE",
         "PACING_TABLE",
+        "ARCHIVE_BUCKET",
         "VITEC_BASE_URL",
         "OMNICASA_BASE_URL",
         "VITEC_SECRET_ID",
@@ -267,7 +270,7 @@ def test_idempotency_table(resources: dict[str, Any]) -> None:
     [
         ("VitecSecret", {"customers", "default"}),
         ("OmnicasaSecret", {"secretKey"}),
-        ("InboundSecret", {"apiKeys", "typeformSecrets", "webhookSecrets"}),
+        ("InboundSecret", {"clients"}),
     ],
 )
 def test_secret_placeholders_have_the_documented_shape(
@@ -276,6 +279,72 @@ def test_secret_placeholders_have_the_documented_shape(
     secret = resources[logical_id]
     assert secret["Type"] == "AWS::SecretsManager::Secret"
     assert set(json.loads(secret["Properties"]["SecretString"])) == keys
+
+
+def test_stateful_resources_are_retained(resources: dict[str, Any]) -> None:
+    """DESIGN §8: the queues, the table, the archive and the secrets outlive a stack delete or a
+    replacement (what they hold is leads and credentials, not configuration)."""
+    stateful = {
+        "AWS::SQS::Queue",
+        "AWS::DynamoDB::Table",
+        "AWS::S3::Bucket",
+        "AWS::SecretsManager::Secret",
+    }
+    found = {k for k, r in resources.items() if r["Type"] in stateful}
+    assert found >= {
+        "FailureQueue",
+        "ParkedQueue",
+        "IdempotencyTable",
+        "ArchiveBucket",
+        "VitecSecret",
+        "OmnicasaSecret",
+        "InboundSecret",
+    }
+    # The pacing budgets hold neither leads nor credentials, only a schedule a day long at most: a
+    # retained copy would only block re-creating a stack of the same name.
+    assert resources["PacingTable"].get("DeletionPolicy") == "Delete"
+    for logical_id in found - {"PacingTable"}:
+        resource = resources[logical_id]
+        assert resource.get("DeletionPolicy") == "Retain", logical_id
+        assert resource.get("UpdateReplacePolicy") == "Retain", logical_id
+
+
+def test_archive_bucket_is_private_encrypted_versioned_and_expires(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    props = resources["ArchiveBucket"]["Properties"]
+    (encryption,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert props["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    rules = {rule["Id"]: rule for rule in props["LifecycleConfiguration"]["Rules"]}
+    retention = rules["ParkedRetention"]
+    assert "Prefix" not in retention and "Filter" not in retention  # the whole bucket
+    assert retention["ExpirationInDays"] == {"Ref": "ArchiveRetentionDays"}
+    assert retention["NoncurrentVersionExpiration"] == {"NoncurrentDays": {"Ref": "ArchiveRetentionDays"}}
+    (transition,) = retention["Transitions"]
+    assert transition["StorageClass"] == "GLACIER_IR"  # instant reads: the ops CLI still works
+    parameter = template["Parameters"]["ArchiveRetentionDays"]
+    assert parameter["Default"] >= 365 and parameter["MinValue"] > transition["TransitionInDays"]
+    # TLS only
+    (policy,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::S3::BucketPolicy"]
+    assert policy["Bucket"] == {"Ref": "ArchiveBucket"}
+    (deny,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny["Principal"] == "*" and deny["Action"] == "s3:*"
+    assert {"Fn::GetAtt": ["ArchiveBucket", "Arn"]} in deny["Resource"]
+    assert {"Fn::Sub": "${ArchiveBucket.Arn}/*"} in deny["Resource"]
+    # The functions and the ops CLI find it.
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["ARCHIVE_BUCKET"] == {
+        "Ref": "ArchiveBucket"
+    }
+    assert template["Outputs"]["ArchiveBucketName"]["Value"] == {"Ref": "ArchiveBucket"}
 
 
 # ---- throttling -----------------------------------------------------------------------------
@@ -293,6 +362,40 @@ def test_api_stage_is_throttled(template: dict[str, Any], resources: dict[str, A
         assert parameter["MinValue"] >= 1 and parameter["Default"] >= 1, name
     # Execution logs and data traces would write request bodies (personal data).
     assert everything["LoggingLevel"] == "OFF" and everything["DataTraceEnabled"] is False
+
+
+def test_every_route_has_its_own_throttle(template: dict[str, Any], resources: dict[str, Any]) -> None:
+    """Issue 11: one route's flood (authenticated or not: API Gateway cannot check our keys) must not use
+    up the stage's whole limit. Every catalog route has a method setting of its own, bounded by a
+    parameter with a sane default, and logs no bodies."""
+    from leadhooks.catalog import CATALOG
+
+    settings = resources["LeadhooksApi"]["Properties"]["MethodSettings"]
+    by_route = {(m["ResourcePath"], m["HttpMethod"]): m for m in settings}
+    for item in CATALOG:
+        setting = by_route.get(("/" + item.route.replace("/", "~1"), item.method))
+        assert setting is not None, f"no throttle for {item.method} {item.route}"
+        for key in ("ThrottlingBurstLimit", "ThrottlingRateLimit"):
+            parameter = template["Parameters"][setting[key]["Ref"]]
+            assert parameter["MinValue"] >= 1 and 1 <= parameter["Default"] <= 50, (item.route, key)
+        assert setting["LoggingLevel"] == "OFF" and setting["DataTraceEnabled"] is False
+
+
+def test_waf_is_optional_off_in_dev_and_on_in_prod(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    acl = resources["ApiWebAcl"]
+    association = resources["ApiWebAclAssociation"]
+    assert acl["Condition"] == association["Condition"] == "WafEnabled"
+    assert template["Parameters"]["EnableWaf"]["Default"] == "false"
+    (rate,) = [r for r in acl["Properties"]["Rules"] if "RateBasedStatement" in r["Statement"]]
+    assert rate["Action"] == {"Block": {}}
+    assert rate["Statement"]["RateBasedStatement"]["Limit"] == {"Ref": "WafRateLimitPer5Minutes"}
+    assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": ["ApiWebAcl", "Arn"]}
+    assert "${LeadhooksApi.Stage}" in association["Properties"]["ResourceArn"]["Fn::Sub"]
+    samconfig = (ROOT / "samconfig.toml").read_text(encoding="utf-8")
+    overrides = [line for line in samconfig.splitlines() if line.startswith("parameter_overrides")]
+    assert [("EnableWaf=true" in line) for line in overrides] == [False, False, True]  # default, dev, prod
 
 
 def test_replay_concurrency_is_capped(resources: dict[str, Any]) -> None:
@@ -421,15 +524,20 @@ def test_alarms_cover_parked_deliveries_errors_and_5xx(resources: dict[str, Any]
 def test_native_sample_event_matches_its_route(name: str) -> None:
     _, method, path = FUNCTIONS[name]
     event = json.loads((ROOT / "events" / name / "native.json").read_text(encoding="utf-8"))
-    assert (event["httpMethod"], event["path"], event["resource"]) == (method, path, path)
+    assert (event["httpMethod"], event["resource"]) == (method, path)
+    # A path parameter (`{deliveryId}`) is a concrete segment in the path, and in pathParameters.
+    pattern = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(str(path)))
+    match = re.fullmatch(pattern, event["path"])
+    assert match, event["path"]
+    assert (event["pathParameters"] or {}) == match.groupdict()
     assert event["requestContext"]["resourcePath"] == path
     assert event["headers"]["x-api-key"] == "local-api-key"
     assert event["isBase64Encoded"] is False
-    assert event["pathParameters"] is None
     if method == "GET":
         assert event["body"] is None
+    if name == "vitec_get_contacts":
         assert event["queryStringParameters"]["customerId"] == "M10001"
-    else:
+    elif method == "POST":
         assert isinstance(event["body"], str)
         assert isinstance(json.loads(event["body"]), dict)
 

@@ -26,34 +26,30 @@ from typing import Any
 import pytest
 from leadhooks.errors import AuthenticationError
 from leadhooks.inbound import auth
-from leadhooks.inbound.auth import InboundSecrets, authenticate
+from leadhooks.inbound.auth import authenticate
+from leadhooks.inbound.clients import one_client
 
 # Names that hold secret material wherever they appear in auth.py.
 SECRET_NAMES = frozenset(
     {"secrets", "secret", "keys", "key", "expected", "provided", "signature", "candidate"}
 )
-# Attributes of InboundSecrets.
+# Attributes of a Client (leadhooks.inbound.clients).
 SECRET_ATTRIBUTES = frozenset({"api_keys", "typeform_secrets", "webhook_secrets"})
 # Calls whose result is secret material: digests, decoded signatures and decoded signing keys.
-SECRET_CALLS = frozenset({"new", "digest", "_b64decode", "_decode_webhook_secret", "_v1_signatures"})
+SECRET_CALLS = frozenset(
+    {"new", "digest", "_b64decode", "_decode_webhook_secret", "_v1_signatures", "standard_webhooks_signature"}
+)
 # Calls whose result is not secret even when their arguments are (a bool, a length, a type test).
-SANITIZERS = frozenset({"compare_digest", "_any_equal", "len", "isinstance", "bool"})
+# `_owner` returns which client matched (found with compare_digest only), not secret material.
+SANITIZERS = frozenset({"compare_digest", "_owner", "len", "isinstance", "bool"})
 # Methods that compare by content and stop at the first difference.
 SEARCH_METHODS = frozenset(
     {"startswith", "endswith", "find", "rfind", "index", "rindex", "count", "removeprefix", "removesuffix",
      "__eq__", "__ne__", "__contains__", "get"}
 )  # fmt: skip
 # (function, source of the expression) -> why it is not a secret comparison.
-ALLOWED: dict[tuple[str, str], str] = {
-    ("_decode_webhook_secret", "secret.startswith(_WHSEC_PREFIX)"): (
-        "tests the configured secret for the constant, documented prefix 'whsec_'; no caller-controlled "
-        "value takes part, and the prefix is public"
-    ),
-    ("_string_list", "data.get(key)"): (
-        "`key` is the name of a field of the inbound secret ('apiKeys', 'typeformSecrets', …), a constant "
-        "of the code, not a key"
-    ),
-}
+# (Parsing and decoding the configured secrets moved to leadhooks.inbound.clients: no caller value there.)
+ALLOWED: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)
@@ -186,16 +182,16 @@ def test_every_secret_check_goes_through_compare_digest(auth_source: str) -> Non
         and isinstance(node.func.value, ast.Name)
         and node.func.value.id == "hmac"
     }
-    # x-api-key directly; Typeform and Standard Webhooks through _any_equal.
-    assert callers == {"_api_key", "_any_equal"}
-    uses_any_equal = {
+    # Every scheme through _owner, which compares against every value of every client.
+    assert callers == {"_owner"}
+    uses_owner = {
         function.name
         for function in ast.walk(tree)
         if isinstance(function, ast.FunctionDef)
         for node in ast.walk(function)
-        if isinstance(node, ast.Call) and _call_name(node) == "_any_equal"
+        if isinstance(node, ast.Call) and _call_name(node) == "_owner"
     }
-    assert {"_typeform", "_standard_webhooks"} <= uses_any_equal
+    assert {"_typeform", "_standard_webhooks", "_api_key"} <= uses_owner
 
 
 VULNERABLE = {
@@ -245,7 +241,7 @@ def test_the_scan_accepts_constant_time_comparisons() -> None:
 KEYS = ("first-api-key-0001", "second-api-key-0002", "third-api-key-0003")
 TYPEFORM = ("typeform-secret-1", "typeform-secret-2", "typeform-secret-3")
 WEBHOOK = tuple("whsec_" + base64.b64encode(f"webhook-secret-{i}".encode()).decode() for i in range(3))
-SECRETS = InboundSecrets(api_keys=KEYS, typeform_secrets=TYPEFORM, webhook_secrets=WEBHOOK)
+SECRETS = one_client(api_keys=KEYS, typeform_secrets=TYPEFORM, webhook_secrets=WEBHOOK)
 BODY = b'{"customerId":"M10001"}'
 NOW = 1_750_000_000
 

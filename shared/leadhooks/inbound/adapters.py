@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import parse_qsl
@@ -30,11 +30,9 @@ from leadhooks.inbound.flat import (
     flat_assignments,
     is_empty,
     looks_flat,
-    lookup_field,
     model_path_exists,
     resolve_path,
     step_into,
-    type_members,
 )
 from leadhooks.inbound.typeform import is_typeform, typeform_assignments
 
@@ -51,10 +49,6 @@ __all__ = [
 MAX_DEPTH = 32
 MAX_FORM_FIELDS = 1000
 
-_PHONE_FIELDS = frozenset({"telephone", "workphone", "cellphone", "otherphone", "phonenumber", "gsm", "fax"})
-_TELEPHONE_PARTS = frozenset({"cell", "home", "work", "other"})
-_SSN_FIELD = "socialsecuritynumber"
-_FOREIGN_SSN_FIELD = "isforeignsocialsecuritynumber"
 _DOES_NOT_FIT = "the request does not fit the operation's fields"
 _JSON_TYPE = re.compile(r"^(application|text)/([\w.+-]+\+)?json$")
 # A `\ud800`-style escape without its pair decodes to a lone surrogate: not text, and not encodable as UTF-8.
@@ -169,17 +163,21 @@ def _check_tree(node: Any, path: tuple[str, ...], depth: int) -> Any:
     if isinstance(node, dict | list) and depth > MAX_DEPTH:
         raise _too_deep()
     if isinstance(node, _Pairs):
-        if any(_SURROGATE.search(k) for k in node):
-            raise _not_unicode(path, "a key")
-        if node.duplicates:
-            key = ".".join((*path, node.duplicates[0]))
-            raise BadRequestError(f"duplicate key '{key}'", details=[_detail(key, "duplicate key")])
-        return {k: _check_tree(v, (*path, k), depth + 1) for k, v in node.items()}
+        return _check_object(node, path, depth)
     if isinstance(node, list):
         return [_check_tree(v, (*path, str(i)), depth + 1) for i, v in enumerate(node)]
     if isinstance(node, str) and _SURROGATE.search(node):
         raise _not_unicode(path, "the value")
     return node
+
+
+def _check_object(node: _Pairs, path: tuple[str, ...], depth: int) -> dict[str, Any]:
+    if any(_SURROGATE.search(k) for k in node):
+        raise _not_unicode(path, "a key")
+    if node.duplicates:
+        key = ".".join((*path, node.duplicates[0]))
+        raise BadRequestError(f"duplicate key '{key}'", details=[_detail(key, "duplicate key")])
+    return {k: _check_tree(v, (*path, k), depth + 1) for k, v in node.items()}
 
 
 def _not_unicode(path: tuple[str, ...], what: str) -> BadRequestError:
@@ -205,15 +203,14 @@ def to_native(
     model_cls: type[BaseModel],
     *,
     query: Mapping[str, str] | None = None,
-    default_region: str = "SE",
 ) -> AdaptedInput:
     """Detect the format of `payload` and return the native-shaped dict for `model_cls`.
 
     Query-string parameters that name a model field (`customerId`, `updatePerson.customerId`) fill
     fields the body leaves unset, so a webhook URL can carry `?customerId=…`; others (`dryRun`) are
-    ignored. Phone fields are normalised to E.164 (left unchanged when
-    not a valid number). For Typeform and flat input, a Swedish personnummer is checked and normalised,
-    and values that match no model path are appended to the model's free-text field as `Label: value`.
+    ignored. For Typeform and flat input, values that match no model path are appended to the model's
+    free-text field as `Label: value`. Formats only: what a value means to a vendor (phone countries) is
+    the vendor package's (`leadhooks.vendors.normalise`), after validation.
     Raises `BadRequestError` (400) or `InputValidationError` (422, every problem listed).
     """
     if not isinstance(payload, Mapping):
@@ -229,14 +226,6 @@ def to_native(
         adapted = _adapt_assignments("flat", flat_assignments(payload), model_cls, query, None)
     else:
         adapted = _adapt_native(payload, model_cls, query)
-
-    problems: list[dict[str, Any]] = []
-    _transform_leaves(adapted.data, model_cls, _phone_normaliser(default_region))
-    if adapted.format != "native":
-        origin = "form field" if adapted.format == "typeform" else "field"
-        _transform_leaves(adapted.data, model_cls, _personnummer_checker(adapted.sources, origin, problems))
-    if problems:
-        raise InputValidationError("the request does not pass validation", details=problems)
     return adapted
 
 
@@ -255,17 +244,9 @@ def _set_default_native(
     """Set `path` in a native body unless the body sets it already (under its alias or Python name)."""
     node: dict[str, Any] = data
     annotation: Any = model_cls
-    for depth, segment in enumerate(path.segments):
-        existing_key = None
-        for key in node:
-            step = step_into(annotation, str(key))
-            if step is not None and step[0] == segment:
-                existing_key = key
-                break
-        if depth == len(path.segments) - 1:
-            if existing_key is None or is_empty(node[existing_key]):
-                node[existing_key if existing_key is not None else str(segment)] = value
-            return
+    *parents, last = path.segments
+    for segment in parents:
+        existing_key = _key_for(node, annotation, segment)
         step = step_into(annotation, str(segment))
         if step is None:
             return
@@ -278,6 +259,18 @@ def _set_default_native(
             node = node[existing_key]
         else:
             return  # the body has something else there: the model will say what is wrong with it
+    existing_key = _key_for(node, annotation, last)
+    if existing_key is None or is_empty(node[existing_key]):
+        node[existing_key if existing_key is not None else str(last)] = value
+
+
+def _key_for(node: dict[str, Any], annotation: Any, segment: Segment) -> str | None:
+    """The key of `node` the model reads as `segment` (its alias, its Python name, or either in any case)."""
+    for key in node:
+        step = step_into(annotation, str(key))
+        if step is not None and step[0] == segment:
+            return key
+    return None
 
 
 def _adapt_assignments(
@@ -335,21 +328,9 @@ def _append_free_text(builder: NestedBuilder, model_cls: type[BaseModel], unmapp
     lines = [f"{item.label}: {text}" for item in unmapped if (text := as_text(item.value).strip())]
     if not lines:
         return
-    free_text: str | None = getattr(model_cls, "FREE_TEXT_FIELD", None)
-    target: ResolvedPath | None = resolve_path(model_cls, free_text) if free_text else None
-    if free_text and target is None:
-        raise ConfigurationError(
-            f"{model_cls.__name__}.FREE_TEXT_FIELD '{free_text}' is not a field of the model"
-        )
+    target = _free_text_target(model_cls)
     if target is None:
-        for item in unmapped:
-            builder.problems.append(
-                {
-                    "field": item.path or item.label,
-                    "reason": f"not a field of this operation (from {item.origin} '{item.label}'), and the "
-                    "operation has no free-text field to keep it in",
-                }
-            )
+        builder.problems.extend(_nowhere_to_keep(item) for item in unmapped)
         return
     existing = builder.get(target.segments)
     block = "\n".join(lines)
@@ -357,151 +338,24 @@ def _append_free_text(builder: NestedBuilder, model_cls: type[BaseModel], unmapp
     builder.set(target.segments, text, "free text", replace=True)
 
 
-# ---- leaf transforms (phones, personnummer) ----------------------------------------------------
-
-Visit = Callable[[tuple[Segment, ...], Any, Mapping[str, Any]], Any]
-
-
-def _transform_leaves(data: dict[str, Any], model_cls: type[BaseModel], visit: Visit) -> None:
-    """Call `visit(path, value, siblings)` for every scalar at a model path; store what it returns.
-
-    `path` is spelled the way the model reads it; `siblings` maps the other keys of the same object
-    (also model-spelled) to their values.
-    """
-    _walk_object(data, model_cls, (), visit)
-
-
-def _walk_object(node: dict[str, Any], annotation: Any, path: tuple[Segment, ...], visit: Visit) -> None:
-    models = [m for m in type_members(annotation) if isinstance(m, type) and issubclass(m, BaseModel)]
-    if not models:
-        return
-    resolved: dict[str, tuple[str, Any]] = {}
-    for key in node:
-        for model in models:
-            ref = lookup_field(model, key)
-            if ref is not None:
-                resolved[key] = (ref.key, ref.annotation)
-                break
-    siblings = {canonical: node[key] for key, (canonical, _) in resolved.items()}
-    for key, (canonical, child_annotation) in resolved.items():
-        _walk_value(node, key, child_annotation, (*path, canonical), visit, siblings)
-
-
-def _walk_value(
-    container: Any,
-    key: Any,
-    annotation: Any,
-    path: tuple[Segment, ...],
-    visit: Visit,
-    siblings: Mapping[str, Any],
-) -> None:
-    value = container[key]
-    if isinstance(value, dict):
-        _walk_object(value, annotation, path, visit)
-    elif isinstance(value, list):
-        item_annotation = _item_annotation(annotation)
-        for index in range(len(value)):
-            _walk_value(value, index, item_annotation, (*path, index), visit, {})
-    elif value is not None:
-        container[key] = visit(path, value, siblings)
-
-
-def _item_annotation(annotation: Any) -> Any:
-    for member in type_members(annotation):
-        args = getattr(member, "__args__", ())
-        if args:
-            return args[0]
-    return Any
-
-
-def _last_name(path: tuple[Segment, ...], back: int = 1) -> str:
-    if len(path) < back:
-        return ""
-    segment = path[-back]
-    return segment.casefold() if isinstance(segment, str) else ""
-
-
-def is_phone_path(path: tuple[Segment, ...]) -> bool:
-    """`cell`/`home`/`work`/`other` under a `telephone` object, or a phone-named field (Vitec, Omnicasa)."""
-    last = _last_name(path)
-    return last in _PHONE_FIELDS or (last in _TELEPHONE_PARTS and _last_name(path, 2) == "telephone")
-
-
-def _phone_normaliser(default_region: str) -> Visit:
-    def visit(path: tuple[Segment, ...], value: Any, siblings: Mapping[str, Any]) -> Any:
-        if isinstance(value, str) and is_phone_path(path):
-            return normalise_phone(value, default_region)
-        return value
-
-    return visit
-
-
-def normalise_phone(value: str, default_region: str = "SE") -> str:
-    """E.164 when `phonenumbers` finds a valid number; otherwise the value unchanged (the vendor decides)."""
-    text = value.strip()
-    if not text:
-        return value
-    import phonenumbers  # slow to import: only when a phone field is present
-
-    try:
-        number = phonenumbers.parse(text, default_region.upper() if default_region else None)
-    except phonenumbers.NumberParseException:
-        return value
-    if not phonenumbers.is_valid_number(number):
-        return value
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def _personnummer_checker(sources: Mapping[str, str], origin: str, problems: list[dict[str, Any]]) -> Visit:
-    def visit(path: tuple[Segment, ...], value: Any, siblings: Mapping[str, Any]) -> Any:
-        if _last_name(path) != _SSN_FIELD or _is_foreign(siblings):
-            return value
-        text = value if isinstance(value, str) else as_text(value)
-        normalised = normalise_personnummer(text)
-        if normalised is not None:
-            return normalised
-        dotted = ".".join(str(s) for s in path)
-        label = sources.get(dotted)
-        reason = "not a valid Swedish personnummer"
-        if label:
-            reason = f"{reason} (from {origin} '{label}')"
-        problems.append({"field": dotted, "reason": reason})
-        return value
-
-    return visit
-
-
-def _is_foreign(siblings: Mapping[str, Any]) -> bool:
-    for key, value in siblings.items():
-        if key.casefold() == _FOREIGN_SSN_FIELD:
-            return value is True or (isinstance(value, str) and value.strip().lower() in ("true", "1", "yes"))
-    return False
-
-
-def normalise_personnummer(value: str) -> str | None:
-    """`personnummer.format` of a valid Swedish personnummer or samordningsnummer; None when invalid."""
-    from stdnum import luhn  # lazy: only Typeform/flat input with an SSN
-    from stdnum.exceptions import ValidationError
-    from stdnum.se import personnummer
-
-    text = value.strip()
-    if personnummer.is_valid(text):
-        return str(personnummer.format(text))
-    # Samordningsnummer (coordination number): day of birth plus 60; the checksum is over the digits as given.
-    compact = str(personnummer.compact(text))
-    if len(compact) not in (11, 13) or compact[-5] not in "-+":
+def _free_text_target(model_cls: type[BaseModel]) -> ResolvedPath | None:
+    free_text: str | None = getattr(model_cls, "FREE_TEXT_FIELD", None)
+    if not free_text:
         return None
-    digits = compact[:-5] + compact[-4:]
-    day_at = 6 if len(compact) == 13 else 4
-    day = compact[day_at : day_at + 2]
-    if not digits.isdigit() or not 61 <= int(day) <= 91:
-        return None
-    try:
-        personnummer.get_birth_date(f"{compact[:day_at]}{int(day) - 60:02d}{compact[day_at + 2 :]}")
-        luhn.validate(digits[-10:])
-    except ValidationError:
-        return None
-    return compact
+    target = resolve_path(model_cls, free_text)
+    if target is None:
+        raise ConfigurationError(
+            f"{model_cls.__name__}.FREE_TEXT_FIELD '{free_text}' is not a field of the model"
+        )
+    return target
+
+
+def _nowhere_to_keep(item: Assignment) -> dict[str, Any]:
+    return {
+        "field": item.path or item.label,
+        "reason": f"not a field of this operation (from {item.origin} '{item.label}'), and the "
+        "operation has no free-text field to keep it in",
+    }
 
 
 def _detail(field_name: str, reason: str) -> dict[str, Any]:

@@ -1,8 +1,12 @@
 """Inbound authentication (DESIGN §4): Typeform signatures, Standard Webhooks, or an x-api-key header.
 
-Checked on the raw body bytes before anything else. Every comparison is constant-time, several secrets
-of each kind are accepted (rotation), and no error message ever echoes a secret, key or signature.
-Kept cheap to import: standard library only (plus the project's error classes).
+Checked on the raw body bytes before anything else. Every credential belongs to one client
+(`leadhooks.inbound.clients`); the answer names that client and what it may reach, and
+`leadhooks.inbound.scope.authorize` decides the rest. Every comparison is constant-time and runs against
+every configured value of every client (no early exit), several secrets of each kind are accepted
+(rotation), and no error message ever echoes a secret, key or signature.
+Standard Webhooks signatures are computed by the spec's own Python implementation (`standardwebhooks`).
+Kept cheap to import: standard library only (plus `standardwebhooks`, itself stdlib only).
 """
 
 from __future__ import annotations
@@ -14,9 +18,15 @@ import hmac
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, NoReturn
+from datetime import UTC, datetime
+from typing import Literal, NoReturn
 
-from leadhooks.errors import AuthenticationError, ConfigurationError
+from standardwebhooks.webhooks import Webhook
+
+from leadhooks.errors import AuthenticationError
+from leadhooks.inbound.clients import Client, InboundSecrets, Reach
+
+__all__ = ["AuthResult", "InboundSecrets", "authenticate", "standard_webhooks_signature"]
 
 # Standard Webhooks: reject timestamps more than this many seconds away from now, either way.
 TIMESTAMP_TOLERANCE_S = 5 * 60
@@ -26,46 +36,18 @@ _SW_ID = "webhook-id"
 _SW_TIMESTAMP = "webhook-timestamp"
 _SW_SIGNATURE = "webhook-signature"
 _API_KEY = "x-api-key"
-_WHSEC_PREFIX = "whsec_"
 _TYPEFORM_MALFORMED = "Typeform-Signature is malformed: expected 'sha256=<base64>'"
 
 Scheme = Literal["typeform", "standard_webhooks", "api_key"]
 
 
 @dataclass(frozen=True)
-class InboundSecrets:
-    """The inbound secret (`INBOUND_SECRET_ID`): every currently valid key and signing secret."""
-
-    api_keys: tuple[str, ...] = ()
-    typeform_secrets: tuple[str, ...] = ()
-    webhook_secrets: tuple[str, ...] = ()  # "whsec_<base64>"
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> InboundSecrets:
-        """Build from `{"apiKeys": [...], "typeformSecrets": [...], "webhookSecrets": [...]}`.
-
-        Every list is optional; empty strings are ignored. A malformed value is a deployment error
-        (`ConfigurationError`), reported by its position, never by its content.
-        """
-        if not isinstance(data, Mapping):
-            raise ConfigurationError("the inbound secret must be a JSON object")
-        api_keys = _string_list(data, "apiKeys")
-        typeform = _string_list(data, "typeformSecrets")
-        webhook = _string_list(data, "webhookSecrets")
-        for index, secret in enumerate(webhook):
-            if _decode_webhook_secret(secret) is None:
-                raise ConfigurationError(
-                    f"inbound secret: webhookSecrets[{index}] is not a Standard Webhooks secret "
-                    "('whsec_' followed by base64)"
-                )
-        return cls(api_keys=api_keys, typeform_secrets=typeform, webhook_secrets=webhook)
-
-
-@dataclass(frozen=True)
 class AuthResult:
-    """Who the request proved to be."""
+    """Who the request proved to be: the scheme, the client (by name) and what that client may reach."""
 
     scheme: Scheme
+    client: str  # the client's name in the inbound secret; the delivery-id namespace uses it
+    reach: Reach
     webhook_id: str | None = None  # Standard Webhooks `webhook-id` (used as deliveryId)
     signed: bool = False  # typeform / standard_webhooks: a machine sender whose 4xx answers are parked
 
@@ -83,13 +65,14 @@ def authenticate(
     `webhook-signature` (Standard Webhooks), then `x-api-key`. Header names are case-insensitive.
     """
     lowered = {str(name).lower(): value for name, value in headers.items()}
+    clients = secrets.clients
     if _TYPEFORM_HEADER in lowered:
-        return _typeform(lowered[_TYPEFORM_HEADER], raw_body, secrets.typeform_secrets)
+        return _typeform(lowered[_TYPEFORM_HEADER], raw_body, clients)
     if _SW_SIGNATURE in lowered:
         checked_at = time.time() if now is None else now
-        return _standard_webhooks(lowered, raw_body, secrets.webhook_secrets, checked_at)
+        return _standard_webhooks(lowered, raw_body, clients, checked_at)
     if _API_KEY in lowered:
-        return _api_key(lowered[_API_KEY], secrets.api_keys)
+        return _api_key(lowered[_API_KEY], clients)
     raise AuthenticationError(
         "missing credentials: send x-api-key, Typeform-Signature or Standard Webhooks headers",
         details=[{"field": "headers", "reason": "missing"}],
@@ -99,7 +82,7 @@ def authenticate(
 # ---- Typeform --------------------------------------------------------------------------------
 
 
-def _typeform(header: str, raw_body: bytes, secrets: tuple[str, ...]) -> AuthResult:
+def _typeform(header: str, raw_body: bytes, clients: tuple[Client, ...]) -> AuthResult:
     value = (header or "").strip()
     if not value:
         _fail("Typeform-Signature", "missing", "the Typeform-Signature header is empty")
@@ -109,27 +92,32 @@ def _typeform(header: str, raw_body: bytes, secrets: tuple[str, ...]) -> AuthRes
     provided = _b64decode(encoded.strip())
     if provided is None or len(provided) != hashlib.sha256().digest_size:
         _fail("Typeform-Signature", "malformed", _TYPEFORM_MALFORMED)
-    if not secrets:
+    if not any(client.typeform_secrets for client in clients):
         _fail(
             "Typeform-Signature",
             "mismatch",
             "Typeform-Signature does not match (mismatch): no Typeform secret is configured",
         )
-    expected = [hmac.new(secret.encode(), raw_body, hashlib.sha256).digest() for secret in secrets]
-    if not _any_equal(provided, expected):
+    expected = [
+        (client, hmac.new(secret.encode(), raw_body, hashlib.sha256).digest())
+        for client in clients
+        for secret in client.typeform_secrets
+    ]
+    owner = _owner([provided], expected)
+    if owner is None:
         _fail(
             "Typeform-Signature",
             "mismatch",
             "Typeform-Signature does not match the body (mismatch): check the webhook secret",
         )
-    return AuthResult(scheme="typeform", signed=True)
+    return AuthResult(scheme="typeform", client=owner.name, reach=owner.reach, signed=True)
 
 
 # ---- Standard Webhooks (https://www.standardwebhooks.com) ------------------------------------
 
 
 def _standard_webhooks(
-    headers: Mapping[str, str], raw_body: bytes, secrets: tuple[str, ...], now: float
+    headers: Mapping[str, str], raw_body: bytes, clients: tuple[Client, ...], now: float
 ) -> AuthResult:
     webhook_id = (headers.get(_SW_ID) or "").strip()
     timestamp = (headers.get(_SW_TIMESTAMP) or "").strip()
@@ -163,26 +151,47 @@ def _standard_webhooks(
             "Standard Webhooks: webhook-signature is malformed: "
             "expected space-separated 'v1,<base64>' entries",
         )
-    keys = [key for key in (_decode_webhook_secret(s) for s in secrets) if key is not None]
-    if not keys:
+    if not any(client.webhook_secrets for client in clients):
         _fail(
             _SW_SIGNATURE,
             "mismatch",
             "Standard Webhooks: webhook-signature does not match (mismatch): no webhook secret is configured",
         )
-    signed_content = f"{webhook_id}.{timestamp}.".encode() + raw_body
-    expected = [hmac.new(key, signed_content, hashlib.sha256).digest() for key in keys]
-    matched = False
-    for signature in provided:  # no early exit: every entry is compared against every secret
-        matched |= _any_equal(signature, expected)
-    if not matched:
+    expected = [
+        (client, standard_webhooks_signature(key, webhook_id, sent_at, raw_body))
+        for client in clients
+        for key in client.webhook_secrets
+    ]
+    owner = _owner(provided, expected)  # every entry against every secret, no early exit
+    if owner is None:
         _fail(
             _SW_SIGNATURE,
             "mismatch",
             "Standard Webhooks: webhook-signature does not match the body (mismatch): "
             "check the signing secret",
         )
-    return AuthResult(scheme="standard_webhooks", webhook_id=webhook_id, signed=True)
+    return AuthResult(
+        scheme="standard_webhooks", client=owner.name, reach=owner.reach, webhook_id=webhook_id, signed=True
+    )
+
+
+def standard_webhooks_signature(key: bytes, msg_id: str, timestamp: int, raw_body: bytes) -> bytes:
+    """The v1 signature (raw HMAC bytes) of one message, as the spec's reference implementation signs it.
+
+    `standardwebhooks.Webhook.sign` is used rather than its `verify`: `verify` reads the clock itself (no
+    injected time, so published vectors cannot be checked), returns at the first match (we compare every
+    entry with every secret of every client), and raises ValueError / binascii.Error on a malformed
+    `webhook-signature` entry (a 500 instead of a 401). Our own checks above cover the headers and the
+    5-minute tolerance. The reference signs text: a body that is not UTF-8 (which we park as unparseable
+    rather than lose) is signed over its bytes, which is the spec's definition and gives the same bytes
+    for UTF-8 text (tests/unit/test_auth.py holds the two together).
+    """
+    try:
+        text = raw_body.decode("utf-8")
+    except UnicodeDecodeError:
+        return hmac.new(key, f"{msg_id}.{timestamp}.".encode() + raw_body, hashlib.sha256).digest()
+    signed = Webhook(key).sign(msg_id=msg_id, timestamp=datetime.fromtimestamp(timestamp, UTC), data=text)
+    return base64.b64decode(signed.partition(",")[2])
 
 
 def _v1_signatures(header: str) -> list[bytes]:
@@ -198,26 +207,17 @@ def _v1_signatures(header: str) -> list[bytes]:
     return found
 
 
-def _decode_webhook_secret(secret: str) -> bytes | None:
-    """`whsec_<base64>` → key bytes (a bare base64 string is accepted too, as the reference libraries do)."""
-    body = secret[len(_WHSEC_PREFIX) :] if secret.startswith(_WHSEC_PREFIX) else secret
-    key = _b64decode(body)
-    return key if key else None
-
-
 # ---- x-api-key -------------------------------------------------------------------------------
 
 
-def _api_key(header: str, keys: tuple[str, ...]) -> AuthResult:
+def _api_key(header: str, clients: tuple[Client, ...]) -> AuthResult:
     provided = (header or "").strip().encode()
     if not provided:
         _fail("x-api-key", "missing", "the x-api-key header is empty (missing)")
-    matched = False
-    for key in keys:  # every key is compared, no early exit
-        matched |= hmac.compare_digest(provided, key.encode())
-    if not matched:
+    owner = _owner([provided], [(client, key.encode()) for client in clients for key in client.api_keys])
+    if owner is None:
         _fail("x-api-key", "mismatch", "x-api-key is not a valid key (mismatch)")
-    return AuthResult(scheme="api_key")
+    return AuthResult(scheme="api_key", client=owner.name, reach=owner.reach)
 
 
 # ---- helpers ---------------------------------------------------------------------------------
@@ -227,11 +227,16 @@ def _fail(field: str, reason: str, message: str) -> NoReturn:
     raise AuthenticationError(message, details=[{"field": field, "reason": reason}])
 
 
-def _any_equal(provided: bytes, expected: Iterable[bytes]) -> bool:
-    matched = False
-    for candidate in expected:
-        matched |= hmac.compare_digest(provided, candidate)
-    return matched
+def _owner(provided: Iterable[bytes], expected: list[tuple[Client, bytes]]) -> Client | None:
+    """The client one of whose values equals a provided value. Every provided value is compared with every
+    configured value of every client, whichever matches (no early exit); credentials shared by two clients
+    were removed when the secret was read, so at most one client can match."""
+    owner: Client | None = None
+    for value in provided:
+        for client, candidate in expected:
+            if hmac.compare_digest(value, candidate):
+                owner = client
+    return owner
 
 
 def _b64decode(value: str) -> bytes | None:
@@ -244,14 +249,3 @@ def _b64decode(value: str) -> bytes | None:
         return base64.b64decode(padded, validate=True)
     except (binascii.Error, ValueError):
         return None
-
-
-def _string_list(data: Mapping[str, Any], key: str) -> tuple[str, ...]:
-    value = data.get(key)
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list | tuple) or not all(isinstance(item, str) for item in value):
-        raise ConfigurationError(f"inbound secret: {key} must be a list of strings")
-    return tuple(item.strip() for item in value if item.strip())

@@ -13,12 +13,13 @@ from __future__ import annotations
 import enum
 import re
 import types
-from collections.abc import Mapping, MutableMapping, MutableSequence, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, MutableSequence, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import AliasChoices, BaseModel
+from pydantic.fields import FieldInfo
 
 Segment = str | int
 
@@ -105,13 +106,7 @@ def _field_index(model_cls: type[BaseModel]) -> tuple[dict[str, FieldRef], dict[
     exact: dict[str, FieldRef] = {}
     folded: dict[str, FieldRef | None] = {}
     for name, info in model_cls.model_fields.items():
-        aliases: list[str] = []
-        if isinstance(info.validation_alias, str):
-            aliases.append(info.validation_alias)
-        elif isinstance(info.validation_alias, AliasChoices):
-            aliases.extend(c for c in info.validation_alias.choices if isinstance(c, str))
-        if info.alias:
-            aliases.append(info.alias)
+        aliases = _aliases(info)
         key = aliases[0] if aliases and by_alias else name
         ref = FieldRef(key=key, name=name, annotation=info.annotation)
         for spelling in (*aliases, name):
@@ -121,26 +116,46 @@ def _field_index(model_cls: type[BaseModel]) -> tuple[dict[str, FieldRef], dict[
     return exact, {k: v for k, v in folded.items() if v is not None}
 
 
+def _aliases(info: FieldInfo) -> list[str]:
+    """Every vendor name a field is read by: its validation alias(es), then its alias."""
+    aliases: list[str] = []
+    if isinstance(info.validation_alias, str):
+        aliases.append(info.validation_alias)
+    elif isinstance(info.validation_alias, AliasChoices):
+        aliases.extend(c for c in info.validation_alias.choices if isinstance(c, str))
+    if info.alias:
+        aliases.append(info.alias)
+    return aliases
+
+
 def step_into(annotation: Any, segment: str) -> tuple[Segment, Any] | None:
     """One path segment into `annotation`: (the segment as the model reads it, the annotation there)."""
     for member in type_members(annotation):
-        if isinstance(member, type) and issubclass(member, BaseModel):
-            ref = lookup_field(member, segment)
-            if ref is not None:
-                return ref.key, ref.annotation
-            continue
-        if member is Any:
-            return segment, Any
-        origin = get_origin(member) or member
-        args = get_args(member)
-        if origin in _LIST_ORIGINS and _INDEX.match(segment):
-            index = int(segment)
-            if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
-                return (index, args[index]) if index < len(args) else None
-            return index, (args[0] if args else Any)
-        if origin in _DICT_ORIGINS:
-            return segment, (args[1] if len(args) == 2 else Any)
+        step = _step_into_member(member, segment)
+        if step is not None:
+            return step
     return None
+
+
+def _step_into_member(member: Any, segment: str) -> tuple[Segment, Any] | None:
+    if isinstance(member, type) and issubclass(member, BaseModel):
+        ref = lookup_field(member, segment)
+        return (ref.key, ref.annotation) if ref is not None else None
+    if member is Any:
+        return segment, Any
+    origin = get_origin(member) or member
+    args = get_args(member)
+    if origin in _LIST_ORIGINS and _INDEX.match(segment):
+        return _step_into_sequence(origin, args, int(segment))
+    if origin in _DICT_ORIGINS:
+        return segment, (args[1] if len(args) == 2 else Any)
+    return None
+
+
+def _step_into_sequence(origin: Any, args: tuple[Any, ...], index: int) -> tuple[Segment, Any] | None:
+    if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
+        return (index, args[index]) if index < len(args) else None
+    return index, (args[0] if args else Any)
 
 
 def type_members(annotation: Any) -> list[Any]:
@@ -189,34 +204,71 @@ def fit_value(value: Any, annotation: Any) -> Any:
     if len(members) != 1:
         return value
     target = members[0]
-    origin = get_origin(target) or target
     if isinstance(value, str):
-        text = value.strip()
-        if target is bool:
-            lowered = text.lower()
-            return True if lowered in _TRUE else False if lowered in _FALSE else value
-        if target is int:
-            compact = _DIGIT_GROUPING.sub("", text)
-            if not _INT.match(compact):
-                return value
-            try:
-                return int(compact)
-            except ValueError:  # more digits than Python converts (int_max_str_digits): the model reports it
-                return value
-        if target is float:
-            number = _parse_float(text)
-            return value if number is None else number
-        if origin is Literal or (isinstance(target, type) and issubclass(target, enum.Enum)):
-            return _match_choice(text, target) if text else value
+        fitted = _fit_text(value, target)
+        if fitted is not _UNFIT:
+            return fitted
     if target is str:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return format_number(value)
-        if isinstance(value, list):
-            return ", ".join(as_text(item) for item in value)
-        return value
-    if origin in _LIST_ORIGINS and isinstance(value, str | int | float | bool):
+        return _as_str_field(value)
+    if (get_origin(target) or target) in _LIST_ORIGINS and isinstance(value, str | int | float | bool):
         item = get_args(target)[0] if get_args(target) else Any
         return [fit_value(value, item)]
+    return value
+
+
+_UNFIT = object()  # `_fit_text`: the target is not a scalar a text converts to
+
+
+def _fit_text(value: str, target: Any) -> Any:
+    text = value.strip()
+    convert = _TEXT_TO.get(target)
+    if convert is not None:
+        return convert(text, value)
+    if _is_choice(target):
+        return _match_choice(text, target) if text else value
+    return _UNFIT
+
+
+def _text_to_bool(text: str, value: str) -> Any:
+    lowered = text.lower()
+    return True if lowered in _TRUE else False if lowered in _FALSE else value
+
+
+def _text_to_int(text: str, value: str) -> Any:
+    compact = _DIGIT_GROUPING.sub("", text)
+    if not _INT.match(compact):
+        return value
+    try:
+        return int(compact)
+    except ValueError:  # more digits than Python converts (int_max_str_digits): the model reports it
+        return value
+
+
+def _text_to_float(text: str, value: str) -> Any:
+    number = _parse_float(text)
+    return value if number is None else number
+
+
+_TEXT_TO: dict[Any, Callable[[str, str], Any]] = {
+    bool: _text_to_bool,
+    int: _text_to_int,
+    float: _text_to_float,
+}
+
+
+def _is_choice(target: Any) -> bool:
+    return get_origin(target) is Literal or target is Literal or _is_enum(target)
+
+
+def _is_enum(target: Any) -> bool:
+    return isinstance(target, type) and issubclass(target, enum.Enum)
+
+
+def _as_str_field(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return format_number(value)
+    if isinstance(value, list):
+        return ", ".join(as_text(item) for item in value)
     return value
 
 
@@ -234,21 +286,30 @@ def _parse_float(text: str) -> float | None:
 
 
 def _match_choice(text: str, target: Any) -> Any:
-    options: list[Any] = (
-        [m.value for m in target]
-        if isinstance(target, type) and issubclass(target, enum.Enum)
-        else list(get_args(target))
-    )
+    options = _choice_options(target)
     if text in options:
         return text
-    matches = [o for o in options if isinstance(o, str) and o.casefold() == text.casefold()]
-    if len(matches) == 1:
-        return matches[0]
-    if isinstance(target, type) and issubclass(target, enum.Enum):
-        names = [m.value for m in target if m.name.casefold() == text.casefold()]
-        if len(names) == 1:
-            return names[0]
-    return text
+    found = _only_folded(text, [o for o in options if isinstance(o, str)])
+    if found is None and _is_enum(target):
+        found = _enum_value_by_name(text, target)
+    return text if found is None else found
+
+
+def _choice_options(target: Any) -> list[Any]:
+    return [m.value for m in target] if _is_enum(target) else list(get_args(target))
+
+
+def _enum_value_by_name(text: str, target: type[enum.Enum]) -> Any:
+    """An enum member given by its name rather than its value (in any case)."""
+    names = {m.name: m.value for m in target}
+    found = _only_folded(text, list(names))
+    return None if found is None else names[found]
+
+
+def _only_folded(text: str, candidates: list[str]) -> str | None:
+    """The one candidate equal to `text` in any case; None for none or several."""
+    matches = [c for c in candidates if c.casefold() == text.casefold()]
+    return matches[0] if len(matches) == 1 else None
 
 
 def format_number(value: int | float) -> str:
@@ -265,11 +326,15 @@ def as_text(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, int | float):
         return format_number(value)
-    if isinstance(value, list | tuple):
-        return ", ".join(t for t in (as_text(v) for v in value) if t)
+    if isinstance(value, list | tuple | Mapping):
+        return _collection_text(value)
+    return str(value)
+
+
+def _collection_text(value: list[Any] | tuple[Any, ...] | Mapping[Any, Any]) -> str:
     if isinstance(value, Mapping):
         return ", ".join(f"{k}: {as_text(v)}" for k, v in value.items() if as_text(v))
-    return str(value)
+    return ", ".join(t for t in (as_text(v) for v in value) if t)
 
 
 def is_empty(value: Any) -> bool:
@@ -321,16 +386,9 @@ class NestedBuilder:
 
     def set(self, segments: Sequence[Segment], value: Any, label: str, *, replace: bool = False) -> None:
         node: dict[Any, Any] = self.root
-        for depth, segment in enumerate(segments[:-1]):
-            child = node.get(segment)
-            wants_list = isinstance(segments[depth + 1], int)
+        for depth in range(len(segments) - 1):
+            child = self._child(node, segments, depth, label)
             if child is None:
-                child = _Slots() if wants_list else {}
-                node[segment] = child
-                if isinstance(node, _Slots) and isinstance(segment, int):
-                    node.labels.setdefault(segment, label)
-            elif not isinstance(child, dict) or isinstance(child, _Slots) != wants_list:
-                self._conflict(segments[: depth + 1], label)
                 return
             node = child
         last = segments[-1]
@@ -341,6 +399,24 @@ class NestedBuilder:
         node[last] = value
         if isinstance(node, _Slots) and isinstance(last, int):
             node.labels.setdefault(last, label)
+
+    def _child(
+        self, node: dict[Any, Any], segments: Sequence[Segment], depth: int, label: str
+    ) -> dict[Any, Any] | None:
+        """The object (or list being built) at `segments[depth]`, created if new; None on a conflict."""
+        segment = segments[depth]
+        child = node.get(segment)
+        wants_list = isinstance(segments[depth + 1], int)
+        if child is None:
+            child = _Slots() if wants_list else {}
+            node[segment] = child
+            if isinstance(node, _Slots) and isinstance(segment, int):
+                node.labels.setdefault(segment, label)
+            return child
+        if not isinstance(child, dict) or isinstance(child, _Slots) != wants_list:
+            self._conflict(segments[: depth + 1], label)
+            return None
+        return child
 
     def _conflict(self, segments: Sequence[Segment], label: str) -> None:
         self.problems.append(

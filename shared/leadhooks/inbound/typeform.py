@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -49,72 +49,98 @@ def typeform_assignments(payload: Mapping[str, Any]) -> TypeformInput:
             "Typeform payload: form_response must be an object",
             details=[{"field": "form_response", "reason": "not an object"}],
         )
-    definition = response.get("definition")
-    definition = definition if isinstance(definition, Mapping) else {}
+    definition = _mapping(response.get("definition"))
     form_id = _str_or_none(response.get("form_id")) or _str_or_none(definition.get("id"))
     mapping = form_mappings().get(form_id or "", {})
-
-    titles_by_id: dict[str, str] = {}
-    titles_by_ref: dict[str, str] = {}
-    for item in definition.get("fields") or []:
-        if isinstance(item, Mapping) and isinstance(item.get("title"), str):
-            title = clean_title(item["title"])
-            if isinstance(item.get("id"), str):
-                titles_by_id[item["id"]] = title
-            if isinstance(item.get("ref"), str):
-                titles_by_ref[item["ref"]] = title
-
+    titles = _Titles(definition.get("fields"))
     result = TypeformInput(event_id=_str_or_none(payload.get("event_id")), form_id=form_id)
     for answer in response.get("answers") or []:
-        if not isinstance(answer, Mapping):
-            continue
-        fld = answer.get("field")
-        fld = fld if isinstance(fld, Mapping) else {}
-        ref, field_id = _str_or_none(fld.get("ref")), _str_or_none(fld.get("id"))
-        title = (
-            titles_by_id.get(field_id or "") or titles_by_ref.get(ref or "") or ref or field_id or "Answer"
-        )
-        target = mapping.get(ref or "") or mapping.get(field_id or "") or ref
+        if isinstance(answer, Mapping):
+            result.assignments.append(_answer_assignment(answer, titles, mapping))
+    for key, value in _mapping(response.get("hidden")).items():
+        name = str(key)
         result.assignments.append(
-            Assignment(path=target, value=answer_value(answer), label=title, origin="form field")
+            Assignment(path=mapping.get(name) or name, value=value, label=name, origin="hidden field")
         )
-
-    hidden = response.get("hidden")
-    if isinstance(hidden, Mapping):
-        for key, value in hidden.items():
-            name = str(key)
-            result.assignments.append(
-                Assignment(path=mapping.get(name) or name, value=value, label=name, origin="hidden field")
-            )
     return result
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+class _Titles:
+    """The form's question titles by field id and by ref (for messages and free-text lines)."""
+
+    def __init__(self, fields: Any) -> None:
+        self.by_id: dict[str, str] = {}
+        self.by_ref: dict[str, str] = {}
+        for item in fields if isinstance(fields, list) else []:
+            if isinstance(item, Mapping) and isinstance(item.get("title"), str):
+                self._add(item, clean_title(item["title"]))
+
+    def _add(self, item: Mapping[str, Any], title: str) -> None:
+        if isinstance(item.get("id"), str):
+            self.by_id[item["id"]] = title
+        if isinstance(item.get("ref"), str):
+            self.by_ref[item["ref"]] = title
+
+    def of(self, field_id: str | None, ref: str | None) -> str:
+        return self.by_id.get(field_id or "") or self.by_ref.get(ref or "") or ref or field_id or "Answer"
+
+
+def _answer_assignment(answer: Mapping[str, Any], titles: _Titles, mapping: Mapping[str, str]) -> Assignment:
+    fld = _mapping(answer.get("field"))
+    ref, field_id = _str_or_none(fld.get("ref")), _str_or_none(fld.get("id"))
+    target = mapping.get(ref or "") or mapping.get(field_id or "") or ref
+    return Assignment(
+        path=target, value=answer_value(answer), label=titles.of(field_id, ref), origin="form field"
+    )
+
+
+def _choice(answer: Mapping[str, Any]) -> Any:
+    choice = answer.get("choice")
+    if not isinstance(choice, Mapping):
+        return None
+    return choice.get("label") if choice.get("label") not in (None, "") else choice.get("other")
+
+
+def _choices(answer: Mapping[str, Any]) -> Any:
+    choices = answer.get("choices")
+    if not isinstance(choices, Mapping):
+        return None
+    labels = [str(label) for label in choices.get("labels") or [] if label not in (None, "")]
+    if choices.get("other") not in (None, ""):
+        labels.append(str(choices["other"]))
+    return labels
+
+
+def _boolean(answer: Mapping[str, Any]) -> Any:
+    value = answer.get("boolean")
+    return value if isinstance(value, bool) else as_text(value)
+
+
+def _number(answer: Mapping[str, Any]) -> Any:
+    value = answer.get("number")
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else as_text(value)
+
+
+_BY_TYPE: dict[str, Callable[[Mapping[str, Any]], Any]] = {
+    "choice": _choice,
+    "choices": _choices,
+    "boolean": _boolean,
+    "number": _number,
+    "date": lambda answer: iso_date(answer.get("date")),
+    "payment": lambda answer: _payment_text(answer.get("payment")),
+}
 
 
 def answer_value(answer: Mapping[str, Any]) -> Any:
     """One answer's value by its type: choice → label, choices → labels, boolean, number, date → ISO date."""
     kind = answer.get("type")
-    if kind == "choice":
-        choice = answer.get("choice")
-        if isinstance(choice, Mapping):
-            return choice.get("label") if choice.get("label") not in (None, "") else choice.get("other")
-        return None
-    if kind == "choices":
-        choices = answer.get("choices")
-        if not isinstance(choices, Mapping):
-            return None
-        labels = [str(label) for label in choices.get("labels") or [] if label not in (None, "")]
-        if choices.get("other") not in (None, ""):
-            labels.append(str(choices["other"]))
-        return labels
-    if kind == "boolean":
-        value = answer.get("boolean")
-        return value if isinstance(value, bool) else as_text(value)
-    if kind == "number":
-        value = answer.get("number")
-        return value if isinstance(value, int | float) and not isinstance(value, bool) else as_text(value)
-    if kind == "date":
-        return iso_date(answer.get("date"))
-    if kind == "payment":
-        return _payment_text(answer.get("payment"))
+    read = _BY_TYPE.get(kind) if isinstance(kind, str) else None
+    if read is not None:
+        return read(answer)
     if isinstance(kind, str) and kind in answer and kind not in _SKIP_KEYS:
         value = answer[kind]
     else:  # no or unknown type: the first value that is not metadata

@@ -1,52 +1,38 @@
-"""Replay of queued deliveries (DESIGN §8): one failure-queue record → the vendor, exactly once.
+"""Replay of queued deliveries (DESIGN §8): one failure-queue record → the vendor, within the bound.
 
 Called by `functions/failure_replay` through Powertools batch processing, once per SQS record:
 
-- a message that is not a usable envelope is parked (`malformed_message`) and the record succeeds,
-  so the queue never loops on it;
-- the vendor call runs under Powertools idempotency (key `replay:{operation}:{deliveryId}`, the same
-  DynamoDB table as the inbound path), so a replay of an already delivered deliveryId writes nothing;
-- a permanent rejection or a lost answer the vendor would not de-duplicate is parked with its reason;
-- a transient failure moves the message's visibility to the next step of `REPLAY_BACKOFF_S` and raises,
-  so the batch processor reports it as failed and it stays on the queue; once it has been tried as
-  many times as there are steps it is parked (`attempts_exhausted`), before SQS's own redrive
-  (maxReceiveCount 6) would move it to the parked queue without a reason.
+- a message that is not a usable envelope is logged and parked (`malformed_message`) once, and the
+  record succeeds, so the queue never loops on it;
+- the envelope names its delivery record (client, operation, deliveryId), the same record the API
+  path and the ops CLI use (`leadhooks.deliveries`): the replay claims it (queued, or in flight with
+  a holder that died, or absent when the API could not reach the table), counts the send against the
+  bound before making it, and records the outcome. A replay of a delivered or parked record writes
+  nothing;
+- what follows an outcome is `leadhooks.policy`'s decision: delivered; retried later (the message's
+  visibility moves to the next step of `REPLAY_BACKOFF_S` and the record says queued); or parked with
+  a reason (`answer_lost` once the bound is used, `attempts_exhausted` after the last step, before
+  SQS's own redrive at maxReceiveCount 6 would park it without one).
 """
 
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from leadhooks import pacing
+from leadhooks import pacing, queues
 from leadhooks.catalog import write_operation
 from leadhooks.core import VendorOperation
-from leadhooks.errors import (
-    AnswerLostError,
-    ConflictError,
-    IdempotencyStoreError,
-    LeadhooksError,
-    PermanentVendorError,
-    VendorError,
-)
-from leadhooks.failures import (
-    FailureEnvelope,
-    LastError,
-    ParkReason,
-    enqueue_failure,
-    get_sqs,
-    park,
-    parse_envelope,
-)
-from leadhooks.idempotency import call_once, idempotent
+from leadhooks.deliveries import DeliveryKey, Lease, get_store, iso, now_s
+from leadhooks.errors import IdempotencyStoreError, LeadhooksError, QueueUnavailableError
+from leadhooks.failures import DEFAULT_CLIENT, FailureEnvelope, LastError, ParkReason, parse_envelope
+from leadhooks.logic.delivery import Attempt, call_vendor, fingerprint_of, model_data, pace
 from leadhooks.models.api import field_errors_from_validation
 from leadhooks.observability import count, logger
+from leadhooks.policy import Action, Kind, decide, gives_back_the_bound, write_bound
 from leadhooks.settings import get_settings
 from leadhooks.vendors.model_base import OperationRequest
 
@@ -54,17 +40,11 @@ from leadhooks.vendors.model_base import OperationRequest
 # one SQS message once JSON-escaped).
 RAW_BODY_LIMIT = 64 * 1024
 # SQS caps a message's visibility timeout at 12 hours.
-MAX_VISIBILITY_S = 43200
+MAX_VISIBILITY_S = queues.MAX_VISIBILITY_S
 
 
 class ReplayRetryError(Exception):
     """This record failed transiently: the batch processor reports it and it stays on the queue."""
-
-
-class ReplayResult(BaseModel):
-    """What the replay idempotency record stores: the vendor's answer."""
-
-    result: dict[str, Any]
 
 
 class _MalformedError(Exception):
@@ -81,7 +61,16 @@ def replay_record(record: SQSRecord) -> None:
         envelope, spec, model = _decode(record)
     except _MalformedError as bad:
         count("ReplayMalformed", operation=bad.envelope.operation)
-        park(bad.envelope, "malformed_message")
+        reason = bad.envelope.last_error.message if bad.envelope.last_error else "malformed"
+        logger.warning(
+            "malformed failure-queue message",
+            extra={
+                "deliveryId": bad.envelope.delivery_id,
+                "operation": bad.envelope.operation,
+                "why": reason,
+            },
+        )
+        park_once(bad.envelope, "malformed_message")
         return
     logger.set_correlation_id(envelope.delivery_id)
     try:
@@ -90,62 +79,220 @@ def replay_record(record: SQSRecord) -> None:
         logger.set_correlation_id(None)
 
 
+def _key(envelope: FailureEnvelope) -> DeliveryKey:
+    return DeliveryKey(envelope.client or DEFAULT_CLIENT, envelope.operation, envelope.delivery_id)
+
+
 def _replay(
     record: SQSRecord, envelope: FailureEnvelope, spec: VendorOperation, model: OperationRequest
 ) -> None:
-    attempt = current_attempt(record, envelope)
-    log = {"deliveryId": envelope.delivery_id, "operation": spec.name, "attempt": attempt}
-    # Pacing (leadhooks.pacing), the replay path's one call site: a delivery queued with a reserved
-    # slot goes at that slot; any other takes the customer's next one, or waits for it.
-    wait = pacing.acquire(spec.vendor, model.customer_id, envelope.pacing_slot_at)
-    if wait > 0:
-        _defer(envelope, attempt, wait, reserved=True)
+    attempt_no = current_attempt(record, envelope)
+    log = {"deliveryId": envelope.delivery_id, "operation": spec.name, "attempt": attempt_no}
+    lease = _claim(record, envelope, spec, model, attempt_no)
+    if lease is None:
         return
-    try:
-        sent = _deliver_once(spec, envelope.delivery_id, model)
-    except PermanentVendorError as exc:
-        count("VendorError", vendor=spec.vendor, status=str(exc.vendor_status or "rejected"))
-        _park_after(envelope, attempt, exc, "vendor_rejected", errors=exc.details)
-        return
-    except AnswerLostError as exc:
-        if not spec.resend_after_ambiguous:
-            # The vendor may have acted on it and would not notice a second copy: a person decides.
-            _park_after(envelope, attempt, exc, "answer_lost")
-            return
-        _retry_later(record, envelope, attempt, exc)
-        return
-    except LeadhooksError as exc:  # transient vendor errors, configuration, idempotency store busy
-        if isinstance(exc, VendorError):
-            count("VendorError", vendor=spec.vendor, status=str(exc.vendor_status or "network"))
-            if exc.vendor_status == 429 and pacing.enabled() and envelope.throttled < pacing.MAX_THROTTLED:
-                envelope.throttled += 1  # throttled: pacing, not an attempt (bounded)
-                envelope.last_error = LastError.from_exception(exc)
-                _defer(envelope, attempt, pacing.throttle_delay(exc.retry_after_s), reserved=False)
-                return
-        _retry_later(record, envelope, attempt, exc)
-        return
-    except Exception as exc:  # a bug or an unexpected library error: keep the delivery, retry, then park
-        logger.error("unexpected replay error", extra={**log, "error": type(exc).__name__})
-        unexpected = LeadhooksError(f"unexpected {type(exc).__name__} during replay")
-        _retry_later(record, envelope, attempt, unexpected)
-        return
-    if sent:
+    attempt = call_vendor(spec, model, reserved_at=envelope.pacing_slot_at)
+    _settle(record, envelope, spec, lease, attempt_no, attempt)
+    if attempt.kind is Kind.DELIVERED:
         count("Replayed", operation=spec.name)
         count("Delivered", operation=spec.name)
         logger.info("replayed", extra=log)
-    else:
+
+
+def _claim(
+    record: SQSRecord,
+    envelope: FailureEnvelope,
+    spec: VendorOperation,
+    model: OperationRequest,
+    attempt_no: int,
+) -> Lease | None:
+    """Hold the delivery's record with this send counted, or None when there is nothing to send now
+    (already delivered or parked, held by another path, the bound used up, the table unreachable)."""
+    store = get_store()
+    fingerprint = envelope.fingerprint or fingerprint_of(model_data(model))
+    try:
+        found = store.create(
+            _key(envelope), fingerprint=fingerprint, customer_id=envelope.customer_id, by="replay", send=True
+        )
+    except IdempotencyStoreError as exc:
+        # Without the record a send could exceed the bound: wait for the table.
+        _retry_later(record, envelope, attempt_no, exc, Attempt(Kind.STORE_FAULT, {}, exc))
+        return None
+    if isinstance(found, Lease):
+        return found
+    if envelope.fingerprint and found.fingerprint != envelope.fingerprint:
+        envelope.last_error = _malformed_error("idempotency_key_reused: the record holds another payload")
+        park_once(envelope, "malformed_message", record_it=False)
+        return None
+    if found.status in ("delivered", "parked"):
         count("ReplayDuplicate", operation=spec.name)
-        logger.info("already delivered by an earlier replay; not sent again", extra=log)
+        logger.info(
+            f"already {found.status}; not sent again",
+            extra={"deliveryId": envelope.delivery_id, "operation": spec.name, "attempt": attempt_no},
+        )
+        return None
+    lease = None if found.lease_live() else store.take_over(found, by="replay")
+    if lease is None:
+        _wait_for_holder(record, envelope, max(found.lease_until - now_s(), 1))
+        return None
+    if not store.gate(lease, write_bound(spec.resend_after_ambiguous)):
+        # The bound is used up: whatever was sent may have landed; a person decides.
+        _settle(record, envelope, spec, lease, attempt_no, Attempt(Kind.AMBIGUOUS, {}, None))
+        return None
+    return lease
 
 
-def _defer(envelope: FailureEnvelope, attempt: int, wait_s: float, *, reserved: bool) -> None:
-    """Back on the failure queue as a fresh message (SQS's receive count starts again), with the same
-    attempt number: waiting for the customer's budget is never an attempt and never parks a delivery.
-    If the queue write fails this raises, and the record stays on the queue."""
-    envelope.attempt = attempt
-    envelope.pacing_slot_at = time.time() + wait_s if reserved else None
-    enqueue_failure(envelope, delay_s=pacing.queue_delay(wait_s))
-    count("PacedQueued", vendor=envelope.operation.split("_", 1)[0], customer=envelope.customer_id or "-")
+def _settle(
+    record: SQSRecord,
+    envelope: FailureEnvelope,
+    spec: VendorOperation,
+    lease: Lease,
+    attempt_no: int,
+    attempt: Attempt,
+) -> None:
+    """The policy's decision for this replay, carried out and recorded."""
+    store = get_store()
+    delay = backoff_for(attempt_no, getattr(attempt.error, "retry_after_s", None))
+    decision = decide(
+        attempt.kind,
+        resend_after_ambiguous=spec.resend_after_ambiguous,
+        maybe_written=lease.maybe_written,
+        attempts_left=delay is not None,
+        signed=False,
+        replay=True,
+        throttles_left=envelope.throttled < pacing.MAX_THROTTLED,
+    )
+    if decision.action is Action.PACE:
+        _requeue_paced(record, envelope, spec, lease, attempt_no, attempt)
+        return
+    if decision.action is Action.DELIVERED:
+        result = {
+            {"lead_id": "leadId", "person_id": "personId"}.get(k, k): v
+            for k, v in attempt.result.items()
+            if v is not None
+        }
+        store.settle(lease, "delivered", by="replay", event="delivered", result=result)
+        return
+    if decision.action is Action.QUEUE and delay is not None:
+        store.settle(
+            lease,
+            "queued",
+            by="replay",
+            event="retry",
+            give_back=gives_back_the_bound(attempt.kind),
+            next_attempt_at=iso(now_s() + delay),
+            detail=_detail(attempt),
+        )
+        error = attempt.error or LeadhooksError("ambiguous outcome")
+        _backoff(record, envelope, attempt_no, error, delay)
+        return
+    _park(record, envelope, spec, lease, attempt_no, attempt, decision.reason or "attempts_exhausted", delay)
+
+
+def _detail(attempt: Attempt) -> dict[str, Any]:
+    return {"kind": str(attempt.kind), "vendorStatus": getattr(attempt.error, "vendor_status", None)}
+
+
+def _park(
+    record: SQSRecord,
+    envelope: FailureEnvelope,
+    spec: VendorOperation,
+    lease: Lease,
+    attempt_no: int,
+    attempt: Attempt,
+    reason: ParkReason,
+    delay: int | None,
+) -> None:
+    """Park for an operator with the reason; if the parked queue is unreachable, keep it queued."""
+    store = get_store()
+    give_back = gives_back_the_bound(attempt.kind)
+    envelope.attempt = attempt_no
+    if attempt.error is not None:
+        envelope.last_error = LastError.from_exception(attempt.error)
+        if reason == "vendor_rejected":
+            envelope.errors = attempt.error.details
+    elif attempt.kind is Kind.AMBIGUOUS:
+        envelope.last_error = LastError(
+            kind="AnswerLost",
+            message=f"{lease.maybe_written} send(s) may have written; the bound is "
+            f"{write_bound(spec.resend_after_ambiguous)}",
+        )
+    try:
+        queues.park(envelope, reason)
+    except LeadhooksError as exc:  # the parked queue is unreachable: keep it on the failure queue
+        store.release(lease, give_back=give_back)
+        _backoff(record, envelope, attempt_no, exc, delay or 60)
+        return
+    store.settle(
+        lease,
+        "parked",
+        by="replay",
+        event="parked",
+        give_back=give_back,
+        reason=reason,
+        detail=_detail(attempt),
+    )
+
+
+def _requeue_paced(
+    record: SQSRecord,
+    envelope: FailureEnvelope,
+    spec: VendorOperation,
+    lease: Lease,
+    attempt_no: int,
+    attempt: Attempt,
+) -> None:
+    """Waiting for the customer's budget (Kind.PACED, or a vendor 429): back on the failure queue as a
+    fresh message with the same attempt number, so SQS's receive count starts again. It is never an
+    attempt and never parks a delivery; the record says queued and gets its slot of the bound back.
+    This record then succeeds (its message is deleted); if the queue write fails it stays instead."""
+    sent = attempt.kind is not Kind.PACED
+    envelope.attempt = attempt_no
+    if attempt.error is not None:
+        envelope.last_error = LastError.from_exception(attempt.error)
+    delay = pace(envelope, attempt, spec.vendor)
+    try:
+        queues.enqueue(envelope, delay_s=delay)
+    except QueueUnavailableError as exc:
+        get_store().release(lease, give_back=True, sent=sent)
+        _backoff(record, envelope, attempt_no, exc, max(delay, 1))
+    get_store().settle(
+        lease,
+        "queued",
+        by="replay",
+        event=str(attempt.kind),
+        give_back=True,
+        next_attempt_at=iso(envelope.pacing_slot_at or now_s() + delay),
+        detail=_detail(attempt),
+        sent=sent,
+    )
+
+
+def park_once(envelope: FailureEnvelope, reason: ParkReason, *, record_it: bool = True) -> None:
+    """Park a message the replay cannot use, once per delivery record even if SQS delivers it twice."""
+    store = get_store()
+    lease: Lease | None = None
+    if record_it:
+        try:
+            found = store.create(
+                _key(envelope),
+                fingerprint=envelope.fingerprint or "",
+                customer_id=envelope.customer_id,
+                by="replay",
+                send=False,
+            )
+            if isinstance(found, Lease):
+                lease = found
+            elif found.status == "parked":
+                logger.info("already parked; not parked again", extra={"deliveryId": envelope.delivery_id})
+                return
+            elif not found.lease_live():
+                lease = store.take_over(found, by="replay")
+        except IdempotencyStoreError:
+            lease = None  # park without the record: a second parked copy beats a lost one
+    queues.park(envelope, reason)
+    if lease is not None:
+        store.settle(lease, "parked", by="replay", event="parked", reason=reason)
 
 
 # ---- decoding --------------------------------------------------------------------------------
@@ -225,70 +372,34 @@ def backoff_for(attempt: int, retry_after_s: float | None = None) -> int | None:
     return min(delay, MAX_VISIBILITY_S)
 
 
-def _retry_later(record: SQSRecord, envelope: FailureEnvelope, attempt: int, exc: LeadhooksError) -> None:
-    """Raise ReplayRetryError after moving the message's visibility to the next step; or park it when
-    the attempts are used up, and return (the record succeeds and leaves the failure queue)."""
-    retry_after = getattr(exc, "retry_after_s", None)
-    delay = backoff_for(attempt, retry_after if isinstance(retry_after, int | float) else None)
+def _retry_later(
+    record: SQSRecord, envelope: FailureEnvelope, attempt_no: int, exc: LeadhooksError, attempt: Attempt
+) -> None:
+    """No record could be held (store fault): back off by the schedule, or park once it is used up."""
+    delay = backoff_for(attempt_no, None)
     if delay is None:
-        _park_after(envelope, attempt, exc, "attempts_exhausted")
+        envelope.attempt = attempt_no
+        envelope.last_error = LastError.from_exception(exc)
+        queues.park(envelope, "attempts_exhausted")
         return
-    log = {"deliveryId": envelope.delivery_id, "operation": envelope.operation, "attempt": attempt}
-    try:
-        get_sqs().change_message_visibility(
-            QueueUrl=get_settings().failure_queue_url,
-            ReceiptHandle=record.receipt_handle,
-            VisibilityTimeout=delay,
-        )
-    except Exception as err:  # the message then comes back after the queue's own visibility timeout
-        logger.warning("could not set the replay backoff", extra={**log, "error": type(err).__name__})
+    _backoff(record, envelope, attempt_no, exc, delay)
+
+
+def _wait_for_holder(record: SQSRecord, envelope: FailureEnvelope, delay: int) -> None:
+    """Another path holds the record: come back when its lease ends (not counted as a failed try)."""
+    queues.retry_later(record.receipt_handle, delay)
+    count("ReplayBusy", operation=envelope.operation)
+    raise ReplayRetryError(f"delivery {envelope.delivery_id} is held by another path; retry in {delay} s")
+
+
+def _backoff(
+    record: SQSRecord, envelope: FailureEnvelope, attempt_no: int, exc: LeadhooksError, delay: int
+) -> None:
+    """Move the message's visibility to `delay` and raise ReplayRetryError (it stays on the queue)."""
+    log = {"deliveryId": envelope.delivery_id, "operation": envelope.operation, "attempt": attempt_no}
+    queues.retry_later(record.receipt_handle, delay)
     count("ReplayRetry", operation=envelope.operation)
     logger.info("replay failed; will retry", extra={**log, "error": type(exc).__name__, "retryInS": delay})
     raise ReplayRetryError(
         f"delivery {envelope.delivery_id} failed transiently ({type(exc).__name__}); retry in {delay} s"
     ) from None
-
-
-def _park_after(
-    envelope: FailureEnvelope,
-    attempt: int,
-    exc: LeadhooksError,
-    reason: ParkReason,
-    *,
-    errors: list[dict[str, Any]] | None = None,
-) -> None:
-    envelope.attempt = attempt
-    envelope.last_error = LastError.from_exception(exc)
-    if errors is not None:
-        envelope.errors = errors
-    park(envelope, reason)
-
-
-# ---- exactly once toward the vendor -----------------------------------------------------------
-
-
-def _deliver_once(spec: VendorOperation, delivery_id: str, model: OperationRequest) -> bool:
-    """Call the vendor unless an earlier replay of this deliveryId already did; True when it was called."""
-    sent: list[bool] = []
-    try:
-        call_once(
-            _idempotent_replayer(), f"replay:{spec.name}:{delivery_id}", spec=spec, model=model, sent=sent
-        )
-    except ConflictError:
-        raise LeadhooksError("another replay of this delivery is in progress") from None
-    except IdempotencyStoreError:
-        # Without the store a second copy could reach the vendor: wait for it rather than risk it.
-        raise LeadhooksError("the idempotency store is unavailable") from None
-    return bool(sent)
-
-
-def _replay_call(
-    *, key: dict[str, str], spec: VendorOperation, model: OperationRequest, sent: list[bool]
-) -> ReplayResult:
-    sent.append(True)
-    return ReplayResult(result=spec.call(model))
-
-
-@lru_cache(maxsize=1)
-def _idempotent_replayer() -> Callable[..., ReplayResult]:
-    return idempotent(_replay_call, ReplayResult)

@@ -1,5 +1,5 @@
-"""Operator tooling for the failure path: `python -m leadhooks.ops --help` (docs/operations.md)."""
+"""`python -m leadhooks.ops`: an alias of the operator tool `leadhooks-ops` (package `leadhooks_ops`).
 
-from leadhooks.ops.cli import main
-
-__all__ = ["main"]
+The tool itself is not in the Lambda layer; the layer build drops this alias too (layers/leadhooks/
+Makefile), so nothing here is importable in a function.
+"""

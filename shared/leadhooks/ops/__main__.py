@@ -1,7 +1,7 @@
-"""`python -m leadhooks.ops …`"""
+"""`python -m leadhooks.ops …`: the same as `leadhooks-ops …` (DESIGN §4, §8 name this form)."""
 
 import sys
 
-from leadhooks.ops.cli import main
+from leadhooks_ops.cli import main
 
 sys.exit(main())

@@ -35,21 +35,14 @@ def raise_for_vendor_status(response: requests.Response, vendor: str, customer_i
             vendor=vendor,
             vendor_status=status,
         )
-    details: list[dict[str, Any]] = []
     message = f"{vendor} rejected the request (HTTP {status})"
     try:
         payload = response.json()
     except ValueError:
         payload = None
-    if isinstance(payload, dict):
-        vendor_message = payload.get("message") or payload.get("Message")
-        if isinstance(vendor_message, str) and vendor_message:
-            message = f"{message}: {mask_text(vendor_message)[:300]}"
-        model_state = payload.get("modelState") or payload.get("ModelState") or {}
-        if isinstance(model_state, dict):
-            for field, reasons in model_state.items():
-                for reason in reasons if isinstance(reasons, list) else [reasons]:
-                    details.append({"field": str(field), "reason": mask_text(str(reason))[:300]})
+    vendor_message, details = _validation_answer(payload)
+    if vendor_message:
+        message = f"{message}: {vendor_message}"
     raise PermanentVendorError(message, vendor=vendor, vendor_status=status, details=details)
 
 
@@ -67,6 +60,20 @@ def note_throttle(exc: TransientVendorError, vendor: str, customer_id: str) -> N
         from leadhooks import pacing
 
         pacing.penalise(vendor, customer_id, exc.retry_after_s)
+
+
+def _validation_answer(payload: Any) -> tuple[str, list[dict[str, Any]]]:
+    """ASP.NET's `{"message", "modelState": {field: [reasons]}}`, masked and cut to 300 characters."""
+    if not isinstance(payload, dict):
+        return "", []
+    vendor_message = payload.get("message") or payload.get("Message")
+    message = mask_text(vendor_message)[:300] if isinstance(vendor_message, str) else ""
+    model_state = payload.get("modelState") or payload.get("ModelState") or {}
+    details: list[dict[str, Any]] = []
+    for field, reasons in model_state.items() if isinstance(model_state, dict) else ():
+        for reason in reasons if isinstance(reasons, list) else [reasons]:
+            details.append({"field": str(field), "reason": mask_text(str(reason))[:300]})
+    return message, details
 
 
 class AuthCooldown:

@@ -35,12 +35,7 @@ class OmnicasaClient:
         url = f"{self._base_url}/{vreq.path.replace(SECRET_PLACEHOLDER, quote(key, safe=''))}"
         try:
             response = send(
-                "POST",
-                url,
-                vendor=VENDOR,
-                retry_lost_answer=True,
-                retry_throttled=retry_throttled_in_request("POST"),
-                json=vreq.body,
+                "POST", url, vendor=VENDOR, retry_throttled=retry_throttled_in_request("POST"), json=vreq.body
             )
         except TransientVendorError as exc:
             note_throttle(exc, VENDOR, vreq.customer_id)

@@ -31,15 +31,16 @@ class VitecClient:
         self._base_url = base_url.rstrip("/")
         self._credentials = credentials
 
-    def execute(self, vreq: VendorRequest, *, retry_lost_answer: bool) -> Any:
-        """Send one call; return the decoded JSON answer (None for 204)."""
+    def execute(self, vreq: VendorRequest) -> Any:
+        """Send one call; return the decoded JSON answer (None for 204). A GET creates nothing, so only
+        it may be repeated inside the request after an ambiguous outcome."""
         auth_cooldown.check(VENDOR, vreq.customer_id)
         try:
             response = send(
                 vreq.method,
                 f"{self._base_url}/{vreq.path}",
                 vendor=VENDOR,
-                retry_lost_answer=retry_lost_answer,
+                idempotent=vreq.method == "GET",
                 retry_throttled=retry_throttled_in_request(vreq.method),
                 auth=self._credentials(vreq.customer_id),
                 json=vreq.body if vreq.method == "POST" else None,

@@ -2,16 +2,26 @@
 
 Python attributes are snake_case; the JSON names (aliases) are the vendor's own, typos included
 (`countys`, `specialRequset`, `telePhone`, `longitud`, `latitud`, `increasedRequirementIDs`).
-Every documented limit is enforced here, before anything is sent:
+The fields of the nested types come from each page's JSON sample (line 1), which is also where their
+types come from; the tables name the top-level fields and every rule.
 
-- names (firstName, lastName) at most 30 characters, socialSecurityNumber at most 20,
-- ids (customer, contact, agent, office, user group, user, lead source, viewing, time slot) at most 40,
-- required fields (person, leadSource, updatePerson, at least one lookingForAccommodations, path ids),
-- at most 20 contact ids per CRM call (`ContactsQuery.chunks`).
+The rules, each with its doc line (DESIGN §6: the docs, nothing more):
 
-The CRM contact answers are tolerant: their documented limits (names 30, company name 50,
-corporateNumber 20, homePage 60, ids 40) are Vitec's constraints on what it stores, so an answer
-breaking one is accepted and `over_documented_limits()` names the fields.
+- person lead: `customerId` (vitec-person-lead.txt:20), `person` (vitec-person-lead.txt:24) and
+  `leadSource` (vitec-person-lead.txt:28) are required; a `receiver` names an agent, a user group or an
+  office (vitec-person-lead.txt:26);
+- area interest: `updatePerson` (vitec-interest-on-area.txt:16) and at least one
+  `lookingForAccommodations` (vitec-interest-on-area.txt:18) are required;
+- viewing participant: `viewingId` (vitec-viewing-participant.txt:16), `timeSlotId`
+  (vitec-viewing-participant.txt:18) and `contactId` (vitec-viewing-participant.txt:20) are required;
+- CRM contacts: `customerId` (vitec-crm-contacts.txt:36) and 1-20 `contactIds`
+  (vitec-crm-contacts.txt:38) per call.
+
+Not enforced, on purpose: the CRM contact's lengths (names 30, ids 40, personnummer 20:
+vitec-crm-contacts.txt:45) describe the contact the *read* returns, not the writes; `notifyUser`
+"needs UserId for new contacts" (vitec-interest-on-area.txt:20), but Vitec's duplicate check decides who
+is new, so Vitec, not leadhooks, refuses it; enum values beyond the samples are sent as given; a
+personnummer is text (the docs ask for no check, and `isForeignSocialSecurityNumber` allows any format).
 
 Inbound operation models (`PersonLeadRequest`, `AreaInterestRequest`, `ViewingParticipantRequest`,
 `ContactsQuery`) are the vendor body plus the vendor path parameters as body fields.
@@ -19,46 +29,44 @@ Inbound operation models (`PersonLeadRequest`, `AreaInterestRequest`, `ViewingPa
 
 from __future__ import annotations
 
-from datetime import datetime
-from enum import IntEnum
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar
 
 from pydantic import (
-    AliasChoices,
+    AfterValidator,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
-    PlainSerializer,
-    PlainValidator,
+    StringConstraints,
+    Tag,
     TypeAdapter,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from leadhooks.vendors.model_base import (
+    Bool,
+    EnumValue,
+    Float,
+    Int,
+    IsoDate,
     OperationRequest,
-    OptBool,
-    OptDateTime,
-    OptFloat,
-    OptInt,
-    OptStr,
-    OptStr20,
-    OptStr30,
-    OptStr40,
-    PathId40,
-    ReqStr,
-    ReqStr40,
+    PathId,
+    Phone,
+    Text,
+    TextList,
+    VendorEnum,
     VitecModel,
     VitecResponseModel,
-    blank_scalar_to_none,
-    enum_name,
-    enum_validator,
+    field_error,
+    not_a_dot_segment,
     number_to_str,
 )
 
-MAX_CONTACT_IDS_PER_CALL = 20  # "Hämta lista utav kontakter, max 20 stycken åt gången."
+MAX_CONTACT_IDS_PER_CALL = 20  # vitec-crm-contacts.txt:38 ("max 20 stycken")
+# leadhooks' own bound per GET /vitec/contacts request (DESIGN §2): 10 vendor calls at most.
+MAX_CONTACT_IDS_PER_REQUEST = 200
 
 # Validators are built on first use, not on import: each Lambda function pays (cold start) only for
 # the models of its own operation.
@@ -66,154 +74,69 @@ _DEFERRED = ConfigDict(defer_build=True)
 
 
 class _Body(VitecModel):
-    """A Vitec request body (VitecModel: camelCase aliases, unknown keys rejected)."""
+    """A Vitec request body (VitecModel: camelCase names in any case, unknown keys passed on)."""
 
     model_config = _DEFERRED
 
 
 class _Answer(VitecResponseModel):
-    """A Vitec answer (VitecResponseModel: tolerant, extra fields ignored)."""
+    """A Vitec answer: every field kept, none refused."""
 
     model_config = _DEFERRED
 
 
-# ---- enums ---------------------------------------------------------------------------------------
-# Only the members the documentation shows. Each is accepted by name (any case) or number and sent
-# by name; an unknown number is passed through to Vitec unchanged (Vitec is the authority on its
-# enums), an unknown name is rejected with the list of allowed names.
+# ---- enums: the documented names; anything else is passed through -----------------------------------
 
-
-class LeadType(IntEnum):
-    """Lead source workflow (`leadSource.leadType`)."""
-
-    AcceptObjectFlow = 0
-
-
-class EstateType(IntEnum):
-    """Present accommodation type (`presentAccommodation.estateType`)."""
-
-    House = 0
-
-
-class ObtainThrough(IntEnum):
-    """How the contact was obtained (`updatePerson.obtainThrough`)."""
-
-    Interest = 0
-
-
-class MatchingWatched(IntEnum):
-    """Ska matchas/bevakas (`watched`, `wantsToBeMatched`). The docs show Yes; No is its pair."""
-
-    Yes = 0
-    No = 1
-
-
-class ContactType(IntEnum):
-    """Kontakttyp: person, företag (company) or dödsbo (deceased estate). Numbers follow the listed order."""
-
-    Person = 0
-    Company = 1
-    DeceasedEstate = 2
-
-
-_enum_out = PlainSerializer(enum_name)
-
-LeadTypeValue = Annotated[LeadType | int, PlainValidator(enum_validator(LeadType)), _enum_out]
-EstateTypeValue = Annotated[EstateType | int, PlainValidator(enum_validator(EstateType)), _enum_out]
-ObtainThroughValue = Annotated[ObtainThrough | int, PlainValidator(enum_validator(ObtainThrough)), _enum_out]
-MatchingWatchedValue = Annotated[
-    MatchingWatched | int, PlainValidator(enum_validator(MatchingWatched)), _enum_out
-]
-# Responses: an unknown name is kept as text rather than failing the whole answer.
-MatchingWatchedAnswer = Annotated[
-    MatchingWatched | int | str, PlainValidator(enum_validator(MatchingWatched, lenient=True)), _enum_out
-]
-
-OptEstateType = Annotated[EstateTypeValue | None, BeforeValidator(blank_scalar_to_none)]
-OptObtainThrough = Annotated[ObtainThroughValue | None, BeforeValidator(blank_scalar_to_none)]
-OptMatchingWatched = Annotated[MatchingWatchedValue | None, BeforeValidator(blank_scalar_to_none)]
-
-# ---- lists ---------------------------------------------------------------------------------------
-
-
-def _str_list(value: Any) -> Any:
-    """A list of ids/names: one string counts as a one-item list; blank items are dropped; [] -> None."""
-    if value is None:
-        return None
-    if isinstance(value, str | int) and not isinstance(value, bool):
-        value = [value]
-    if isinstance(value, list | tuple):
-        items = [number_to_str(v) for v in value]
-        items = [v.strip() if isinstance(v, str) else v for v in items]
-        items = [v for v in items if v != ""]
-        return items or None
-    return value
-
-
-OptStrList = Annotated[list[str] | None, BeforeValidator(_str_list)]
-
-
-def _two_spellings(sample: str, other: str) -> Any:
-    """An optional field the docs spell two ways: both accepted, the JSON sample's spelling sent.
-
-    The JSON samples camel-case acronyms as a word (`smsReminder`, `gdprApprovalDate`); the generated
-    curl samples lower only the first letter (`sMSReminder`, and so `gDPRApprovalDate`).
-    """
-    return Field(default=None, alias=sample, validation_alias=AliasChoices(sample, other))
-
+LeadType = Annotated[EnumValue, VendorEnum("AcceptObjectFlow")]  # vitec-person-lead.txt:1 (leadType)
+EstateType = Annotated[EnumValue, VendorEnum("House")]  # vitec-interest-on-area.txt:1 (estateType)
+ObtainThrough = Annotated[EnumValue, VendorEnum("Interest")]  # vitec-interest-on-area.txt:1 (obtainThrough)
+MatchingWatched = Annotated[EnumValue, VendorEnum("Yes")]  # vitec-interest-on-area.txt:1 (watched)
+CONTACT_TYPES = ("Person", "Company", "DeceasedEstate")  # vitec-crm-contacts.txt:2 (Type)
 
 # ---- shared request parts ------------------------------------------------------------------------
 
 
 class Email(_Body):
-    email_address: OptStr = None
-    email_address2: OptStr = None
+    email_address: Text = None
+    email_address2: Text = None
 
 
 class Address(_Body):
-    """Address with country (`updatePerson.address`)."""
+    """Address with country (`updatePerson.address`, vitec-interest-on-area.txt:1)."""
 
-    street_address: OptStr = None
-    zip_code: OptStr = None
-    city: OptStr = None
-    country_code: OptStr = None
+    street_address: Text = None
+    zip_code: Text = None
+    city: Text = None
+    country_code: Text = None
 
 
 class PersonLeadAddress(_Body):
-    """Address of a person lead: the lead's schema has no countryCode."""
+    """Address of a person lead: the lead's sample has no countryCode (vitec-person-lead.txt:1)."""
 
-    street_address: OptStr = None
-    zip_code: OptStr = None
-    city: OptStr = None
+    street_address: Text = None
+    zip_code: Text = None
+    city: Text = None
 
 
 class Telephone(_Body):
-    home: OptStr = None
-    work: OptStr = None
-    cell: OptStr = None
-    other: OptStr = None
+    home: Phone = None
+    work: Phone = None
+    cell: Phone = None
+    other: Phone = None
 
 
 class Coordinate(_Body):
     """A point; the vendor spells the axes `longitud` and `latitud`."""
 
-    longitud: float
-    latitud: float
+    longitud: Float = None
+    latitud: Float = None
 
 
 class MinMax(_Body):
-    """A wanted range (livingSpace, numberOfRooms, price, plotArea): min ≤ max when both are given."""
+    """A wanted range (livingSpace, numberOfRooms, price, plotArea)."""
 
-    min: OptFloat = None
-    max: OptFloat = None
-
-    @field_validator("max")
-    @classmethod
-    def _max_not_below_min(cls, value: float | None, info: ValidationInfo) -> float | None:
-        low = info.data.get("min")
-        if value is not None and low is not None and value < low:
-            raise PydanticCustomError("range", "max must not be less than min")
-        return value
+    min: Float = None
+    max: Float = None
 
 
 # ---- POST PublicAdvertising/{customerId}/Contact/Person/Lead ---------------------------------------
@@ -222,48 +145,49 @@ class MinMax(_Body):
 class Person(_Body):
     """Kontaktperson som leadet avser."""
 
-    first_name: OptStr30 = None
-    last_name: OptStr30 = None
-    social_security_number: OptStr20 = None
-    is_foreign_social_security_number: OptBool = None
+    first_name: Text = None
+    last_name: Text = None
+    social_security_number: Text = None
+    is_foreign_social_security_number: Bool = None
     address: PersonLeadAddress | None = None
     email: Email | None = None
     telephone: Telephone | None = None
 
 
 class Office(_Body):
-    id: ReqStr40
-    customer_id: OptStr40 = None
+    id: Text = None
+    customer_id: Text = None
 
 
 class UserGroup(_Body):
-    id: ReqStr40
+    id: Text = None
 
 
 class Agent(_Body):
-    """Handläggare: named by id or by e-mail."""
+    """Handläggare."""
 
-    id: OptStr40 = None
-    email: OptStr = None
+    id: Text = None
+    email: Text = None
     office: Office | None = None
 
-    @model_validator(mode="after")
-    def _identified(self) -> Agent:
-        if self.id is None and self.email is None:
-            raise PydanticCustomError("missing_agent_identity", "give the agent's id or email")
-        return self
+
+def _names_someone(part: _Body | None) -> bool:
+    """A receiver part "specifies" someone when it carries any value at all."""
+    return part is not None and bool(part.model_dump(exclude_none=True))
 
 
 class Receiver(_Body):
-    """Mottagare: an agent, a user group or an office (at least one when a receiver is given)."""
+    """Mottagare: an agent, a user group or an office."""
 
     agent: Agent | None = None
     user_group: UserGroup | None = None
     office: Office | None = None
 
+    # vitec-person-lead.txt:26 "Om en mottagare anges måste antingen handläggare, användargrupp eller
+    # kontor specificeras"
     @model_validator(mode="after")
     def _someone(self) -> Receiver:
-        if self.agent is None and self.user_group is None and self.office is None:
+        if not any(_names_someone(part) for part in (self.agent, self.user_group, self.office)):
             raise PydanticCustomError("missing_receiver", "give at least one of agent, userGroup or office")
         return self
 
@@ -271,28 +195,28 @@ class Receiver(_Body):
 class LeadSource(_Body):
     """Leadskälla: workflow and name identify it (Vitec adds the marketplace name itself)."""
 
-    lead_type: LeadTypeValue
-    name: ReqStr
+    lead_type: LeadType = None
+    name: Text = None
 
 
 class UtmTag(_Body):
-    name: OptStr = None
-    value: OptStr = None
+    name: Text = None
+    value: Text = None
 
 
 class FormMarketing(_Body):
-    referrer: OptStr = None
+    referrer: Text = None
     utm_tags: list[UtmTag] | None = None
 
 
 class PublicAdvertisingPersonLead(_Body):
     """Body of the person lead call; Vitec answers with the new lead's id (a JSON string)."""
 
-    person: Person
+    person: Person  # vitec-person-lead.txt:24 "En kontaktperson måste anges"
     receiver: Receiver | None = None
-    lead_source: LeadSource
+    lead_source: LeadSource  # vitec-person-lead.txt:28 "En leadskälla måste anges"
     marketing: FormMarketing | None = None
-    message: OptStr = None
+    message: Text = None
 
 
 class PersonLeadRequest(OperationRequest, PublicAdvertisingPersonLead):
@@ -301,7 +225,7 @@ class PersonLeadRequest(OperationRequest, PublicAdvertisingPersonLead):
     PATH_PARAMS: ClassVar[tuple[str, ...]] = ("customerId",)
     FREE_TEXT_FIELD: ClassVar[str | None] = "message"
 
-    customer_id: PathId40
+    customer_id: PathId  # vitec-person-lead.txt:20 customerId "Krävs"
 
 
 # The person lead's answer: the id of the lead that was created.
@@ -313,139 +237,154 @@ lead_id_adapter: TypeAdapter[str] = TypeAdapter(
 
 
 class PersonTask(_Body):
-    predefined_task_id: OptStr = None
-    note: OptStr = None
-    estate_id: OptStr = None
-    assigned_to: OptStr = None
+    predefined_task_id: Text = None
+    note: Text = None
+    estate_id: Text = None
+    assigned_to: Text = None
 
 
 class CustomField(_Body):
-    name: OptStr = None
-    value: OptStr = None
+    name: Text = None
+    value: Text = None
 
 
 class UpdatePerson(_Body):
-    """The person behind an area interest; `customerId` names the Vitec customer (required)."""
+    """The person behind an area interest (fields and types: vitec-interest-on-area.txt:1)."""
 
-    first_name: OptStr30 = None
-    last_name: OptStr30 = None
-    social_security_number: OptStr20 = None
-    is_foreign_social_security_number: OptBool = None
-    tele_phone: OptStr = None
-    work_phone: OptStr = None
-    cell_phone: OptStr = None
-    approval: OptBool = None
-    approval_date: OptDateTime = None
-    gdpr_approval_date: OptDateTime = _two_spellings("gdprApprovalDate", "gDPRApprovalDate")
-    obtain_through: OptObtainThrough = None
-    contact_id: OptStr40 = None
-    customer_id: ReqStr40
-    category_ids: OptStrList = None
+    first_name: Text = None
+    last_name: Text = None
+    social_security_number: Text = None
+    is_foreign_social_security_number: Bool = None
+    tele_phone: Phone = None
+    work_phone: Phone = None
+    cell_phone: Phone = None
+    approval: Bool = None
+    approval_date: IsoDate = None
+    gdpr_approval_date: IsoDate = None
+    obtain_through: ObtainThrough = None
+    contact_id: Text = None
+    customer_id: Text = None
+    category_ids: TextList = None
     address: Address | None = None
     email: Email | None = None
-    user_id: OptStr40 = None
-    other_phone: OptStr = None
-    wish_advertising: OptBool = None
-    note: OptStr = None
+    user_id: Text = None
+    other_phone: Phone = None
+    wish_advertising: Bool = None
+    note: Text = None
     coordinate: Coordinate | None = None
     task: PersonTask | None = None
     custom_field: CustomField | None = None
-    lead_score: OptInt = None
+    lead_score: Int = None
 
 
 class LookingForAccommodation(_Body):
     """Sökpreferens."""
 
-    id: OptStr = None
-    area_ids: OptStrList = None
-    countys: OptStrList = None
-    country_code: OptStr = None
+    id: Text = None
+    area_ids: TextList = None
+    countys: TextList = None
+    country_code: Text = None
     polygon: list[Coordinate] | None = None
-    foreign_property: OptBool = None
-    house: OptBool = None
-    row_house: OptBool = None
-    housing_cooperative: OptBool = None
-    cottage: OptBool = None
-    premises: OptBool = None
-    plot: OptBool = None
-    farm: OptBool = None
-    tenancy: OptBool = None
-    other_housing: OptBool = None
+    foreign_property: Bool = None
+    house: Bool = None
+    row_house: Bool = None
+    housing_cooperative: Bool = None
+    cottage: Bool = None
+    premises: Bool = None
+    plot: Bool = None
+    farm: Bool = None
+    tenancy: Bool = None
+    other_housing: Bool = None
     living_space: MinMax | None = None
     number_of_rooms: MinMax | None = None
     price: MinMax | None = None
     plot_area: MinMax | None = None
-    special_requset: OptStr = None
-    increased_requirement_ids: OptStrList = Field(default=None, alias="increasedRequirementIDs")
-    active: OptBool = None
+    special_requset: Text = None
+    increased_requirement_ids: TextList = Field(default=None, alias="increasedRequirementIDs")
+    active: Bool = None
 
 
 class PresentAccommodation(_Body):
     """Nuvarande boende."""
 
-    estate_type: OptEstateType = None
-    living_space: OptFloat = None
-    number_of_rooms: OptFloat = None
-    price: OptFloat = None
-    other: OptStr = None
+    estate_type: EstateType = None
+    living_space: Float = None
+    number_of_rooms: Float = None
+    price: Float = None
+    other: Text = None
     coordinate: Coordinate | None = None
 
 
 class InterestAndContactOnArea(_Body):
     """Body of the area interest call (Vitec answers with no content)."""
 
-    update_person: UpdatePerson
+    update_person: UpdatePerson  # vitec-interest-on-area.txt:16 "Uppgift om personen krävs"
+    # vitec-interest-on-area.txt:18 "Minst en sökpreferens måste anges"
     looking_for_accommodations: list[LookingForAccommodation] = Field(min_length=1)
     present_accommodation: PresentAccommodation | None = None
-    notify_user: OptBool = None
-    watched: OptMatchingWatched = None
-
-    @field_validator("notify_user")
-    @classmethod
-    def _notify_needs_user(cls, value: bool | None, info: ValidationInfo) -> bool | None:
-        person = info.data.get("update_person")
-        known = isinstance(person, UpdatePerson) and (person.user_id or person.contact_id)
-        if value and isinstance(person, UpdatePerson) and not known:
-            raise PydanticCustomError(
-                "notify_needs_user",
-                "notifyUser needs updatePerson.userId (required for new contacts) or updatePerson.contactId",
-            )
-        return value
+    notify_user: Bool = None
+    watched: MatchingWatched = None
 
 
 class AreaInterestRequest(OperationRequest, InterestAndContactOnArea):
-    """Inbound area interest: no path parameters; the customer is `updatePerson.customerId`."""
+    """Inbound area interest. The call has no path parameter: the customer whose credentials are used is
+    `updatePerson.customerId`, or `customerId` (a routing field, from the body or the query string, sent
+    nowhere) when the body does not name one, as in the doc's own curl sample."""
 
     PATH_PARAMS: ClassVar[tuple[str, ...]] = ()
+    ROUTING_PARAMS: ClassVar[tuple[str, ...]] = ("customerId",)
     FREE_TEXT_FIELD: ClassVar[str | None] = "updatePerson.note"
+
+    routing_customer_id: Annotated[Text, Field(alias="customerId")] = None
+
+    # leadhooks, not a vendor rule: Vitec's credentials are per customer (DESIGN §7), so a customer is
+    # needed to send anything at all, and two different ones would be a lead sent on another's login.
+    @model_validator(mode="after")
+    def _one_customer(self) -> AreaInterestRequest:
+        named = {c for c in (self.update_person.customer_id, self.routing_customer_id) if c}
+        if not named:
+            raise field_error(
+                type(self).__name__,
+                ("updatePerson", "customerId"),
+                "missing_customer",
+                "give updatePerson.customerId or customerId (the Vitec customer whose credentials are used)",
+            )
+        if len(named) > 1:
+            raise field_error(
+                type(self).__name__,
+                ("customerId",),
+                "customer_mismatch",
+                "customerId and updatePerson.customerId name different customers",
+            )
+        return self
 
     @property
     def customer_id(self) -> str:
-        return self.update_person.customer_id
+        return self.update_person.customer_id or self.routing_customer_id or ""
 
 
 # ---- POST Viewing/{customerId}/{viewingId}/{timeSlotId}/Participant/{contactId} --------------------
 
 
 class ViewingParticipantBookingOptions(_Body):
-    is_deadline_validation_enabled: OptBool = None
-    enable_booking_limit_validation: OptBool = None
+    is_deadline_validation_enabled: Bool = None
+    enable_booking_limit_validation: Bool = None
 
 
 class AddViewingParticipant(_Body):
     """Body of the viewing participant call (Vitec answers with no content).
 
-    The JSON sample spells `smsReminder`/`smsConfirmation`, the curl sample `sMSReminder`: both are
-    accepted, the JSON sample's spelling is sent.
+    The JSON sample spells `smsReminder`, the table `SMSReminder` and the curl sample `sMSReminder`: all
+    one field (names match in any case), sent on spelled as given.
     """
 
-    participated: OptBool = None
-    reminder_time: Annotated[Annotated[int, Field(ge=0)] | None, BeforeValidator(blank_scalar_to_none)] = None
-    sms_reminder: OptBool = _two_spellings("smsReminder", "sMSReminder")
-    mail_confirmation: OptBool = None
-    sms_confirmation: OptBool = _two_spellings("smsConfirmation", "sMSConfirmation")
-    contact_message: OptStr = None
-    lead_source_id: OptStr40 = None
+    participated: Bool = None
+    reminder_time: Int = None
+    sms_reminder: Bool = None
+    mail_confirmation: Bool = None
+    sms_confirmation: Bool = None
+    contact_message: Text = None
+    lead_source_id: Text = None
     options: ViewingParticipantBookingOptions | None = None
 
 
@@ -455,10 +394,12 @@ class ViewingParticipantRequest(OperationRequest, AddViewingParticipant):
     PATH_PARAMS: ClassVar[tuple[str, ...]] = ("customerId", "viewingId", "timeSlotId", "contactId")
     FREE_TEXT_FIELD: ClassVar[str | None] = "contactMessage"
 
-    customer_id: PathId40
-    viewing_id: PathId40
-    time_slot_id: PathId40
-    contact_id: PathId40
+    # leadhooks, not a vendor rule: the docs do not mark customerId "Krävs"
+    # (vitec-viewing-participant.txt:22), but it is a URL segment and names the credentials (DESIGN §7).
+    customer_id: PathId
+    viewing_id: PathId  # vitec-viewing-participant.txt:16 "Krävs"
+    time_slot_id: PathId  # vitec-viewing-participant.txt:18 "Krävs"
+    contact_id: PathId  # vitec-viewing-participant.txt:20 "Krävs"
 
 
 # ---- GET CRM/Contact/{customerId}/{contactIds} -----------------------------------------------------
@@ -482,11 +423,25 @@ def _split_ids(value: Any) -> Any:
     return ids
 
 
-class ContactsQuery(OperationRequest, _Body):
-    """Inbound contacts query: any number of ids, asked for in chunks of at most 20 (the vendor limit)."""
+# The read asks for stored contacts, whose ids and customer ids are at most 40 characters
+# (vitec-crm-contacts.txt:59 Kontaktid, vitec-crm-contacts.txt:61 Kund-id).
+ReadId = Annotated[
+    Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)],
+    BeforeValidator(number_to_str),
+    AfterValidator(not_a_dot_segment),
+]
 
-    customer_id: PathId40
-    ids: Annotated[Annotated[list[PathId40], Field(min_length=1)], BeforeValidator(_split_ids)]
+
+class ContactsQuery(OperationRequest, _Body):
+    """Inbound contacts query: up to 200 ids, asked for in chunks of at most 20 (the vendor limit)."""
+
+    customer_id: ReadId  # vitec-crm-contacts.txt:36 customerId "Krävs"
+    # vitec-crm-contacts.txt:38 contactIds "Krävs"; chunks of at most 20 per call (`chunks`); at most 200
+    # per request is leadhooks' own bound (DESIGN §2), not the vendor's
+    ids: Annotated[
+        Annotated[list[ReadId], Field(min_length=1, max_length=MAX_CONTACT_IDS_PER_REQUEST)],
+        BeforeValidator(_split_ids),
+    ]
 
     @model_validator(mode="before")
     @classmethod
@@ -508,7 +463,7 @@ class ContactsQuery(OperationRequest, _Body):
         return [self.ids[i : i + size] for i in range(0, len(self.ids), size)]
 
 
-# ---- CRM contact answers (tolerant: extra fields ignored, no length limits) -----------------------
+# ---- CRM contact answers (tolerant: every field kept, no length limits, unknown types kept) -----------
 
 
 class CrmContactAddress(_Answer):
@@ -526,8 +481,6 @@ class CrmEmail(_Answer):
 class PersonTelephoneNumbers(_Answer):
     """The docs do not list its fields: the person lead's ones are declared, anything else is kept."""
 
-    model_config = ConfigDict(extra="allow")
-
     home: str | None = None
     work: str | None = None
     cell: str | None = None
@@ -537,13 +490,19 @@ class PersonTelephoneNumbers(_Answer):
 class CompanyTelephoneNumbers(_Answer):
     """The docs do not list its fields: everything the vendor sends is kept."""
 
-    model_config = ConfigDict(extra="allow")
-
 
 class Category(_Answer):
     id: str | None = None
     name: str | None = None
     read_only: bool | None = None
+
+
+# Dates in an answer: kept as the vendor wrote them (a date-time with 7 fractional digits, as in the
+# doc sample, would lose one in a `datetime`).
+AnswerDate = Annotated[
+    str | None, BeforeValidator(lambda v: v if v is None or isinstance(v, str) else str(v))
+]
+AnswerEnum = Annotated[str | int | None, BeforeValidator(lambda v: v)]
 
 
 class CrmContactBase(_Answer):
@@ -553,9 +512,13 @@ class CrmContactBase(_Answer):
     still accepted (`over_documented_limits()` names the fields, e.g. for a log line).
     """
 
-    DOC_LIMITS: ClassVar[dict[str, int]] = {"id": 40, "customerId": 40}
+    DOC_LIMITS: ClassVar[dict[str, int]] = {
+        "id": 40,  # vitec-crm-contacts.txt:13
+        "customerId": 40,  # vitec-crm-contacts.txt:15
+    }
 
     id: str
+    type: str | int
     customer_id: str | None = None
     agent_id: str | None = None
     address: CrmContactAddress | None = None
@@ -563,8 +526,13 @@ class CrmContactBase(_Answer):
     advertising_enabled: bool | None = None
     note: str | None = None
     categories: list[Category] | None = None
-    created_at: datetime | None = None
-    changed_at: datetime | None = None
+    created_at: AnswerDate = None
+    changed_at: AnswerDate = None
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_text(cls, value: Any) -> Any:
+        return number_to_str(value)
 
     def over_documented_limits(self) -> list[str]:
         """Vendor names of the text fields longer than the docs allow (reported, never rejected)."""
@@ -580,34 +548,32 @@ class CrmContactBase(_Answer):
 class CrmPersonContact(CrmContactBase):
     DOC_LIMITS: ClassVar[dict[str, int]] = {
         **CrmContactBase.DOC_LIMITS,
-        "firstName": 30,
-        "lastName": 30,
-        "socialSecurityNumber": 20,
+        "firstName": 30,  # vitec-crm-contacts.txt:45
+        "lastName": 30,  # vitec-crm-contacts.txt:47
+        "socialSecurityNumber": 20,  # vitec-crm-contacts.txt:49
     }
 
-    type: Literal["Person"]
     first_name: str | None = None
     last_name: str | None = None
     social_security_number: str | None = None
     is_foreign_social_security_number: bool | None = None
     telephone: PersonTelephoneNumbers | None = None
     lead_score: int | None = None
-    wants_to_be_matched: MatchingWatchedAnswer | None = None
-    matching_changed_at: datetime | None = None
+    wants_to_be_matched: AnswerEnum = None
+    matching_changed_at: AnswerDate = None
     is_deceased: bool | None = None
     is_company_person: bool | None = None
-    gdpr_approval_date: datetime | None = _two_spellings("gdprApprovalDate", "gDPRApprovalDate")
+    gdpr_approval_date: AnswerDate = None
 
 
 class CrmCompanyContact(CrmContactBase):
     DOC_LIMITS: ClassVar[dict[str, int]] = {
         **CrmContactBase.DOC_LIMITS,
-        "name": 50,
-        "corporateNumber": 20,
-        "homePage": 60,
+        "name": 50,  # vitec-crm-contacts.txt:4
+        "corporateNumber": 20,  # vitec-crm-contacts.txt:6
+        "homePage": 60,  # vitec-crm-contacts.txt:9
     }
 
-    type: Literal["Company"]
     name: str | None = None
     corporate_number: str | None = None
     is_foreign_corporate_number: bool | None = None
@@ -619,45 +585,55 @@ class CrmCompanyContact(CrmContactBase):
 class CrmDeceasedEstateContact(CrmContactBase):
     DOC_LIMITS: ClassVar[dict[str, int]] = {
         **CrmContactBase.DOC_LIMITS,
-        "name": 30,
-        "socialSecurityNumber": 20,
+        "name": 30,  # vitec-crm-contacts.txt:73
+        "socialSecurityNumber": 20,  # vitec-crm-contacts.txt:75
     }
 
-    type: Literal["DeceasedEstate"]
     name: str | None = None
     social_security_number: str | None = None
     is_foreign_id_social_security_number: bool | None = None
     telephone: PersonTelephoneNumbers | None = None
 
 
-CrmContact = Annotated[
-    CrmPersonContact | CrmCompanyContact | CrmDeceasedEstateContact, Field(discriminator="type")
-]
+class CrmOtherContact(CrmContactBase):
+    """A contact type the docs do not list: kept whole, so one new type never fails a whole read."""
 
-_CONTACT_TYPES = {t.name.lower(): t.name for t in ContactType}
-_CONTACT_NUMBERS = {t.value: t.name for t in ContactType}
+
+_TYPE_NUMBERS = dict(enumerate(CONTACT_TYPES))  # numbers follow the order the docs list them in
+_TYPE_NAMES = {name.casefold(): name for name in CONTACT_TYPES}
+
+
+def _contact_kind(value: Any) -> str:
+    """The contact class's tag: the documented type (by name in any case, or by number), else `Other`."""
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    if isinstance(kind, str) and kind.strip().isascii() and kind.strip().isdigit():
+        kind = int(kind)
+    if isinstance(kind, int) and not isinstance(kind, bool):
+        return _TYPE_NUMBERS.get(kind, "Other")
+    if isinstance(kind, str):
+        return _TYPE_NAMES.get(kind.strip().casefold(), "Other")
+    return "Other"
 
 
 def _normalise_contact_types(value: Any) -> Any:
-    """Accept `type` in any case or as its number before the union picks a class."""
+    """A documented type given in another case or as its number is written as the documented name."""
     if not isinstance(value, list):
         return value
     out: list[Any] = []
     for item in value:
-        if isinstance(item, dict) and "type" in item:
-            kind = item["type"]
-            name: str | None = None
-            if isinstance(kind, str) and kind.strip().isascii() and kind.strip().isdigit():
-                kind = int(kind)
-            if isinstance(kind, int) and not isinstance(kind, bool):
-                name = _CONTACT_NUMBERS.get(kind)
-            elif isinstance(kind, str):
-                name = _CONTACT_TYPES.get(kind.strip().lower())
-            if name is not None and name != item["type"]:
-                item = {**item, "type": name}
+        if isinstance(item, dict) and "type" in item and _contact_kind(item) != "Other":
+            item = {**item, "type": _contact_kind(item)}
         out.append(item)
     return out
 
+
+CrmContact = Annotated[
+    Annotated[CrmPersonContact, Tag("Person")]
+    | Annotated[CrmCompanyContact, Tag("Company")]
+    | Annotated[CrmDeceasedEstateContact, Tag("DeceasedEstate")]
+    | Annotated[CrmOtherContact, Tag("Other")],
+    Discriminator(_contact_kind),
+]
 
 crm_contacts_adapter: TypeAdapter[list[CrmContact]] = TypeAdapter(
     Annotated[list[CrmContact], BeforeValidator(_normalise_contact_types)], config=_DEFERRED

@@ -67,20 +67,14 @@ def contacts_request(customer_id: str, contact_ids: list[str]) -> VendorRequest:
 
 def _lead_created(vreq: VendorRequest) -> dict[str, Any]:
     """vitec-person-lead.txt: the answer is the new lead's id (a string)."""
-    lead_id = get_vitec_client().execute(vreq, retry_lost_answer=True)
+    lead_id = get_vitec_client().execute(vreq)
     if not isinstance(lead_id, str) or not lead_id:
         raise AnswerLostError("vitec answered without a lead id", vendor=VENDOR)
     return {"lead_id": lead_id}
 
 
 def _no_result(vreq: VendorRequest) -> dict[str, Any]:
-    get_vitec_client().execute(vreq, retry_lost_answer=True)
-    return {}
-
-
-def _registered(vreq: VendorRequest) -> dict[str, Any]:
-    """Not de-duplicated by Vitec: a lost answer is never repeated blindly."""
-    get_vitec_client().execute(vreq, retry_lost_answer=False)
+    get_vitec_client().execute(vreq)
     return {}
 
 
@@ -88,7 +82,7 @@ def get_contacts(customer_id: str, contact_ids: list[str]) -> list[CrmContact]:
     """One chunk of at most 20 ids, typed by the `type` discriminator."""
     if not 0 < len(contact_ids) <= MAX_CONTACT_IDS:
         raise ValueError(f"between 1 and {MAX_CONTACT_IDS} ids per call")
-    answer = get_vitec_client().execute(contacts_request(customer_id, contact_ids), retry_lost_answer=True)
+    answer = get_vitec_client().execute(contacts_request(customer_id, contact_ids))
     try:
         return parse_crm_contacts(answer)
     except ValidationError:
@@ -122,7 +116,7 @@ VIEWING_PARTICIPANT = VendorOperation(
     vendor=VENDOR,
     model=ViewingParticipantRequest,
     describe=viewing_participant_request,
-    execute=_registered,
+    execute=_no_result,
     creates="a participation in the viewing time slot",
     resend_after_ambiguous=False,
 )
