@@ -44,10 +44,23 @@ COLD_TARGET = 0.5
 WARM_TARGET = 1.15  # handler p50 vs the design's floor (direct post + record calls)
 WARM_SLOW_TARGET = 1.05  # the same with the vendor 100 ms away
 FANOUT_TARGET = 1.3
-PACING_TARGET_CALLS: float | None = None  # set when leadhooks.pacing lands (pacing_section)
+# Issue 14: the delivery record's 2 calls (PutItem + UpdateItem), plus at most one pacing round trip
+# per five deliveries.
+PACING_TARGET_CALLS = 2.2
 LAYER_LIMIT_BYTES = 5_000_000
 MEMORY_GROWTH_LIMIT_KB = 2048  # peak RSS may not grow by more than 2 MiB from request 100 to 1,000
-SECTIONS = ("cold", "imports", "importtime", "components", "warm", "pacing", "fanout", "memory", "package")
+SECTIONS = (
+    "cold",
+    "imports",
+    "importtime",
+    "components",
+    "warm",
+    "pacing",
+    "fanout",
+    "memory",
+    "burst",
+    "package",
+)
 
 
 @dataclass
@@ -68,6 +81,7 @@ class Options:
     force_build: bool
     sections: tuple[str, ...]
     out: Path
+    quick: bool = False
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
@@ -106,6 +120,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         allow_build=not args.no_build,
         force_build=bool(args.build),
         sections=sections,
+        quick=quick,
         out=Path(args.out),
     )
 
@@ -526,24 +541,9 @@ def warm_section(opts: Options, stack: Stack, summary: Table, results: dict[str,
 # ---- pacing (stub: the lead finishes it once leadhooks.pacing is merged) -------------------------
 
 
-def pacing_present() -> bool:
-    """Is the per-customer pacing module (DESIGN §8, branch wt-pacing) on this checkout?"""
-    return (REPO / "shared" / "leadhooks" / "pacing.py").is_file()
-
-
 def pacing_section(opts: Options, stack: Stack, summary: Table, results: dict[str, Any]) -> list[Table]:
-    """AWS round trips per delivery with pacing in the pipeline; "not present" until it is merged.
-
-    TODO(lead, after merging wt-pacing): set PACING_TARGET_CALLS to what the design allows (e.g. the
-    record's 2 + the budget's 1), and check that the pacing module's calls appear under their own
-    service.operation below.
-    """
+    """AWS round trips per delivery with pacing in the pipeline, by service.operation (issue 14)."""
     table = Table("Pacing cost: AWS round trips per delivery (warm person leads)", ["call", "per delivery"])
-    if not pacing_present():
-        table.note("not present: shared/leadhooks/pacing.py is not on this branch (wt-pacing merges it)")
-        summary.add("pacing: AWS round trips per delivery", "not present", "-", "-", "-")
-        results["pacing"] = {"present": False}
-        return [table]
     data = run_worker(opts.bench_python, stack, "pacing", {"n": opts.pacing_n})
     n = data["n"]
     total = sum(data["calls"].values()) / n
@@ -552,15 +552,15 @@ def pacing_section(opts: Options, stack: Stack, summary: Table, results: dict[st
     table.add("all AWS calls", f"{total:.2f}")
     table.note(
         f"{n} deliveries after 3 warm-up ones; p50 {ms(percentile(data['handler_ms'], 50))} per delivery; "
-        "the delivery record alone makes 2 (dynamodb.PutItem + dynamodb.UpdateItem)"
+        "the delivery record alone makes 2 (dynamodb.PutItem + dynamodb.UpdateItem); the budget's share "
+        "is the rest (leased slots: one UpdateItem per block)"
     )
-    target = f"<= {PACING_TARGET_CALLS}" if PACING_TARGET_CALLS else "-"
     summary.add(
         "pacing: AWS round trips per delivery",
         f"{total:.2f}",
         f"p50 {ms(percentile(data['handler_ms'], 50))}",
-        target,
-        met(total <= PACING_TARGET_CALLS) if PACING_TARGET_CALLS else "-",
+        f"<= {PACING_TARGET_CALLS}",
+        met(total <= PACING_TARGET_CALLS),
     )
     results["pacing"] = {"present": True, **data}
     return [table]
@@ -606,6 +606,40 @@ def fanout_section(opts: Options, stack: Stack, summary: Table, results: dict[st
         met(many / one <= FANOUT_TARGET),
     )
     results["fanout"] = data
+    return [table]
+
+
+def burst_section(opts: Options, summary: Table, results: dict[str, Any]) -> list[Table]:
+    """Issue 13's burst (reliability/burst.py) on its own local stack with the API and replay worker:
+    600 leads for one customer + 60 for another at a vendor limit of 6/s (quick: 120 + 12)."""
+    args = [sys.executable, "-m", "reliability.burst", *(["--quick"] if opts.quick else [])]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=900, check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("BURST-RESULT ")]
+    if not lines:
+        summary.add(
+            "burst drain vs the vendor's floor", "-", "the burst did not finish", "<= 1.2x", met(False)
+        )
+        return []
+    data = json.loads(lines[-1].removeprefix("BURST-RESULT "))
+    table = Table(
+        f"Burst: {data['leads']} leads, two customers, vendor limit 6/s (docs/pacing.md)",
+        ["measure", "value", "goal"],
+    )
+    table.add("lost", str(data["lost"]), "0")
+    table.add("vendor writes per deliveryId (max)", str(data["max_writes"]), "<= 2")
+    table.add("throttled share of vendor requests", f"{100 * data['throttled_share']:.1f} %", "<= 5 %")
+    table.add("second customer answered 200 at once", f"{100 * data['b_sync_share']:.0f} %", ">= 90 %")
+    table.add("drain time / floor", f"{data['drain_s']:.1f} s / {data['floor_s']:.0f} s", "<= 1.2x")
+    table.add("pacing store round trips per delivery", f"{data['round_trips_per_delivery']:.2f}", "<= 0.2")
+    summary.add(
+        "burst drain vs the vendor's floor",
+        ratio(data["drain_ratio"]),
+        f"{data['drain_s']:.1f} s for {data['floor_s']:.0f} s; "
+        f"throttled {100 * data['throttled_share']:.1f} %",
+        "<= 1.2x",
+        met(data["drain_ratio"] <= 1.2 and not data["failures"]),
+    )
+    results["burst"] = data
     return [table]
 
 
@@ -755,6 +789,9 @@ def main(argv: list[str] | None = None) -> int:
         if "memory" in opts.sections:
             progress(f"memory: {opts.memory_n} requests")
             tables += memory_section(opts, stack, summary, results)
+    if "burst" in opts.sections:
+        progress("burst: pacing under one customer's burst (own local stack with the API)")
+        tables += burst_section(opts, summary, results)
     summary.rows += package_summary.rows
     tables += package_tables
     elapsed = time.monotonic() - started

@@ -113,19 +113,20 @@ def seed(aws_port: int) -> None:
     )
     create_archive_bucket(client("s3", aws_port), config.ARCHIVE_BUCKET)
     dynamodb = client("dynamodb", aws_port)
-    try:
-        dynamodb.create_table(
-            TableName=config.IDEMPOTENCY_TABLE,
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        dynamodb.update_time_to_live(
-            TableName=config.IDEMPOTENCY_TABLE,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"},
-        )
-    except dynamodb.exceptions.ResourceInUseException:
-        pass
+    # The idempotency records and the pacing budgets (leadhooks.pacing): key `id`, TTL `expiration`.
+    for table in (config.IDEMPOTENCY_TABLE, config.PACING_TABLE):
+        try:
+            dynamodb.create_table(
+                TableName=table,
+                AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            dynamodb.update_time_to_live(
+                TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"}
+            )
+        except dynamodb.exceptions.ResourceInUseException:
+            pass
 
 
 def create_archive_bucket(s3: Any, name: str) -> None:

@@ -10,6 +10,7 @@ ACCOUNT_ID = "123456789012"
 FAILURE_QUEUE = "leadhooks-failures"
 PARKED_QUEUE = "leadhooks-parked"
 IDEMPOTENCY_TABLE = "leadhooks-idempotency"
+PACING_TABLE = "leadhooks-pacing"
 ARCHIVE_BUCKET = "leadhooks-archive"
 VITEC_SECRET_ID = "leadhooks/local/vitec"
 OMNICASA_SECRET_ID = "leadhooks/local/omnicasa"
@@ -92,6 +93,7 @@ def product_env(aws_port: int, sandbox_port: int) -> dict[str, str]:
         "FAILURE_QUEUE_URL": queue_url(aws_port, FAILURE_QUEUE),
         "PARKED_QUEUE_URL": queue_url(aws_port, PARKED_QUEUE),
         "IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
+        "PACING_TABLE": PACING_TABLE,
         "ARCHIVE_BUCKET": ARCHIVE_BUCKET,
         "VITEC_BASE_URL": f"http://127.0.0.1:{sandbox_port}",
         "OMNICASA_BASE_URL": f"http://127.0.0.1:{sandbox_port}/omnicasa",

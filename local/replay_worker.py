@@ -2,8 +2,9 @@
 
 It polls the failure queue on the emulator (FAILURE_QUEUE_URL), hands each batch to
 `functions.failure_replay.app.lambda_handler` as the event source mapping would (same record shape,
-batches of up to 10, the queue's own visibility timeout), and then deletes exactly the messages that
-the handler did not list in `batchItemFailures`. If the handler raises, nothing is deleted: the
+batches of up to 10, the queue's own visibility timeout, up to CONCURRENCY batches at once as the
+mapping's `ScalingConfig.MaximumConcurrency`), and then deletes exactly the messages that the handler
+did not list in `batchItemFailures`. If the handler raises, nothing is deleted: the
 messages come back after their visibility timeout, as after a failed Lambda invocation.
 Stops cleanly on SIGINT/SIGTERM (finishing the batch in hand).
 """
@@ -28,6 +29,10 @@ from local import config
 
 BATCH_SIZE = 10
 WAIT_TIME_S = 1
+# Concurrent invocations, as template.yaml's FailureReplayEventSource ScalingConfig.MaximumConcurrency
+# (tests/unit/test_template.py keeps the two equal). Paced deliveries sleep at most PACING_MAX_WAIT_S
+# for their slot, so one customer's backlog cannot hold every poller for long.
+CONCURRENCY = 5
 # failure_replay's timeout in Lambda (template.yaml); bounds an in-progress idempotency record.
 FUNCTION_TIMEOUT_S = 180
 
@@ -171,7 +176,19 @@ def drain_once(max_batches: int = 10) -> int:
     return handled
 
 
-def run(stop: threading.Event) -> None:
+def run(stop: threading.Event, concurrency: int = CONCURRENCY) -> None:
+    """Poll with `concurrency` pollers until `stop` is set."""
+    pollers = [
+        threading.Thread(target=_poll, args=(stop,), name=f"replay-{i}", daemon=True)
+        for i in range(concurrency)
+    ]
+    for poller in pollers:
+        poller.start()
+    for poller in pollers:
+        poller.join()
+
+
+def _poll(stop: threading.Event) -> None:
     worker = Worker()
     while not stop.is_set():
         try:

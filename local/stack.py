@@ -93,6 +93,33 @@ class RunningStack:
             self.drain(url)
         self.clear_archive()
 
+    def pacing_limits(self, limits: dict[str, float], sandbox_rps: float = 0) -> None:
+        """Set `rateLimitRps` per Vitec customer in the secret (others: the default), the sandbox's
+        own limit, and start every pacing budget afresh (docs/pacing.md)."""
+        import json
+
+        from leadhooks import pacing, secrets
+
+        value = json.loads(json.dumps(config.SECRETS[config.VITEC_SECRET_ID]))
+        for customer, rate in limits.items():
+            value["customers"][customer]["rateLimitRps"] = rate
+        self.client("secretsmanager").put_secret_value(
+            SecretId=config.VITEC_SECRET_ID, SecretString=json.dumps(value)
+        )
+        secrets.clear_cache()
+        dynamodb = self.client("dynamodb")
+        for item in dynamodb.scan(TableName=config.PACING_TABLE).get("Items", []):
+            dynamodb.delete_item(TableName=config.PACING_TABLE, Key={"id": item["id"]})
+        pacing.get_pacer.cache_clear()
+        self.faults(rateLimitRps=sandbox_rps)
+        requests.delete(f"{self.sandbox}/_sandbox/stats", timeout=5)
+
+    def stats(self) -> dict[str, Any]:
+        """The sandbox's request and 429 counters (`GET /_sandbox/stats`)."""
+        response = requests.get(f"{self.sandbox}/_sandbox/stats", timeout=10)
+        response.raise_for_status()
+        return dict(response.json())
+
     def drain(self, queue_url: str) -> list[dict[str, Any]]:
         """Empty a queue and return what was on it (moto allows one PurgeQueue a minute)."""
         sqs = self.sqs()

@@ -45,7 +45,7 @@ def _resendable() -> frozenset[str]:
 DEDUPLICATED = _resendable()
 WRITE_BOUND = {True: 2, False: 1}
 
-TOKEN_PATTERN = re.compile(r"\b((?:SOAK|STORM|LOST|KILL|DDB|CRED|BIG)-\d{6})\b")
+TOKEN_PATTERN = re.compile(r"\b((?:SOAK|STORM|LOST|KILL|DDB|CRED|BIG|BURST)-\d{6})\b")
 
 _SV_FIRST = (
     "Anna",

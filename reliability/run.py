@@ -27,6 +27,7 @@ from reliability.common import Row
 SCENARIOS = (
     "soak",
     "storm",
+    "burst",
     "hostile",
     "auth",
     "privacy",
@@ -39,6 +40,7 @@ SCENARIOS = (
 TITLES = {
     "soak": "fault soak",
     "storm": "redelivery storm",
+    "burst": "burst (pacing)",
     "hostile": "hostile input",
     "auth": "authentication",
     "privacy": "privacy",
@@ -59,6 +61,9 @@ SUITE_ENV = {
     "HTTP_BUDGET_S": "4",
     "RETRY_AFTER_CAP_S": "0.2",
     "REPLAY_BACKOFF_S": "0,0,0,0,0",
+    # The fault scenarios test faults, not pacing: a generous default budget per customer (the burst
+    # scenario sets its customers' limits in the secret, as an operator would).
+    "PACING_DEFAULT_RPS": "100",
 }
 OUT_DIR = Path(".reliability")
 # The whole run's wall-clock cap (full, quick); each scenario also caps its own loops.

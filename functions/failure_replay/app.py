@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from leadhooks.logic.replay import replay_record
 from leadhooks.observability import logger, metrics
+from leadhooks.pacing import slot_of
 
 # A vendor outage fails every record of a batch: that is a retry, not a function error, so the whole
 # batch is reported as failed items instead of raising (which would also trip the Errors alarm).
@@ -19,6 +20,9 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+    # Paced deliveries in the order of their reserved slots: each then waits only for its own slot
+    # instead of being sent late behind a later one (docs/pacing.md).
+    event["Records"] = sorted(event.get("Records") or [], key=slot_of)
     return process_partial_response(
         event=event, record_handler=replay_record, processor=processor, context=context
     )

@@ -182,38 +182,6 @@ def _event(by: By, event: str, **extra: Any) -> dict[str, Any]:
     return entry
 
 
-def _settle_fields(
-    answer: StoredAnswer | None,
-    result: dict[str, Any] | None,
-    reason: str | None,
-    next_attempt_at: str | None,
-) -> tuple[list[str], list[str], dict[str, str], dict[str, Any]]:
-    """A settle's optional fields: SET clauses, REMOVE clauses (a reason or retry time that no longer
-    applies is cleared), attribute names, values."""
-    sets: list[str] = []
-    removes: list[str] = []
-    names: dict[str, str] = {}
-    values: dict[str, Any] = {}
-    if answer is not None:
-        sets.append("answer = if_not_exists(answer, :answer)")
-        values[":answer"] = json.dumps({"status": answer.status, "body": answer.body}, separators=(",", ":"))
-    if result:
-        sets.append("#r = :result")
-        names["#r"] = "result"
-        values[":result"] = result
-    if reason:
-        sets.append("reason = :reason")
-        values[":reason"] = reason
-    else:
-        removes.append("reason")
-    if next_attempt_at:
-        sets.append("nextAttemptAt = :next")
-        values[":next"] = next_attempt_at
-    else:
-        removes.append("nextAttemptAt")
-    return sets, removes, names, values
-
-
 class DeliveryStore:
     """Conditional reads and writes of delivery records. Every method raises IdempotencyStoreError
     when the table cannot be reached; a lost race is a return value, never an exception."""
@@ -409,44 +377,85 @@ class DeliveryStore:
         reason: str | None = None,
         next_attempt_at: str | None = None,
         detail: dict[str, Any] | None = None,
+        sent: bool = True,
     ) -> bool:
         """Record where the delivery now stands and let go of it. `give_back`: the send proved to have
-        written nothing, so its slot of the bound is returned. The first answer is kept, never
-        overwritten. A delivery is recorded even by a holder whose lease ran out (it did happen);
+        written nothing, so its slot of the bound is returned; `sent=False` (with `give_back`): the send
+        was never made (pacing held it), so it is not counted in `attempts` either. The first answer is
+        kept, never overwritten. A delivery is recorded even by a holder whose lease ran out (it did happen);
         anything else only by the holder. Retried briefly on a store fault; False if it never landed."""
         entry = _event(by, event, **(detail or {}))
         history = [*lease.history, entry][-HISTORY_MAX:]
-        sets, removes, names, values = _settle_fields(answer, result, reason, next_attempt_at)
-        sets = ["#s = :status", "history = :history", "expiration = :exp", *sets]
-        removes = ["leaseUntil", "#o", *removes]
-        values.update({":status": status, ":history": history, ":exp": self._ttl(status)})
+        expression, names, values = self._settle_update(
+            lease, status, history, answer, result, reason, next_attempt_at, give_back=give_back, sent=sent
+        )
+        return self._settle_write(lease, status, expression, names, values, give_back=give_back, sent=sent)
+
+    def _settle_update(
+        self,
+        lease: Lease,
+        status: Literal["delivered", "queued", "parked"],
+        history: list[dict[str, Any]],
+        answer: StoredAnswer | None,
+        result: dict[str, Any] | None,
+        reason: str | None,
+        next_attempt_at: str | None,
+        *,
+        give_back: bool,
+        sent: bool,
+    ) -> tuple[str, dict[str, str], dict[str, Any]]:
+        """The UpdateItem of `settle`: its expression, names and values (the condition's included)."""
+        sets = ["#s = :status", "history = :history", "expiration = :exp"]
+        removes = ["leaseUntil", "#o"]
+        values: dict[str, Any] = {":status": status, ":history": history, ":exp": self._ttl(status)}
+        if answer is not None:
+            sets.append("answer = if_not_exists(answer, :answer)")
+            values[":answer"] = json.dumps(
+                {"status": answer.status, "body": answer.body}, separators=(",", ":")
+            )
+        names = {"#s": "status", "#o": "owner"}
+        if result:
+            sets.append("#r = :result")
+            values[":result"] = result
+            names["#r"] = "result"
+        for attribute, value in (("reason", reason), ("nextAttemptAt", next_attempt_at)):
+            if value:
+                sets.append(f"{attribute} = :{attribute}")
+                values[f":{attribute}"] = value
+            else:
+                removes.append(attribute)
         expression = f"SET {', '.join(sets)} REMOVE {', '.join(removes)}"
         if give_back and lease.sending and lease.maybe_written > 0:
-            expression += " ADD maybeWritten :minus"
+            expression += " ADD maybeWritten :minus" + ("" if sent else ", attempts :minus")
             values[":minus"] = -1
-        if status == "delivered":
-            condition = "attribute_exists(id)"
-        else:
-            condition = "#o = :owner"
+        if status != "delivered":
             values[":owner"] = lease.owner
-        update = {
-            "UpdateExpression": expression,
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": {"#s": "status", "#o": "owner", **names},
-            "ExpressionAttributeValues": _serialize(values),
-        }
-        if not self._settle_update(lease, status, update):
-            return False
-        if give_back and lease.sending:
-            lease.maybe_written -= 1
-        lease.sending = False
-        return True
+        return expression, names, values
 
-    def _settle_update(self, lease: Lease, status: str, update: dict[str, Any]) -> bool:
-        """One settle's update_item, retried briefly on a store fault; False if it never landed."""
+    def _settle_write(
+        self,
+        lease: Lease,
+        status: Literal["delivered", "queued", "parked"],
+        expression: str,
+        names: dict[str, str],
+        values: dict[str, Any],
+        *,
+        give_back: bool,
+        sent: bool,
+    ) -> bool:
+        """Write the settle, retried briefly on a store fault. A delivery is recorded even by a holder
+        whose lease ran out (it did happen); anything else only by the holder."""
+        condition = "attribute_exists(id)" if status == "delivered" else "#o = :owner"
         for attempt in range(SETTLE_TRIES):
             try:
-                self._call("update_item", Key=self._key(lease.key), **update)
+                self._call(
+                    "update_item",
+                    Key=self._key(lease.key),
+                    UpdateExpression=expression,
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=_serialize(values),
+                )
             except _ConditionFailedError:
                 logger.warning(
                     "delivery record taken over before it was settled",
@@ -462,10 +471,14 @@ class DeliveryStore:
                     extra={"deliveryId": lease.key.delivery_id, "status": status},
                 )
                 return False
+            if give_back and lease.sending:
+                lease.maybe_written -= 1
+                lease.attempts -= 0 if sent else 1
+            lease.sending = False
             return True
         return False  # pragma: no cover - the loop always returns
 
-    def release(self, lease: Lease, *, give_back: bool, delete: bool = False) -> None:
+    def release(self, lease: Lease, *, give_back: bool, delete: bool = False, sent: bool = True) -> None:
         """Let go without an outcome (nothing was kept, the caller will retry): delete the record, or
         leave it in flight with an expired lease so the next attempt takes it over at once. A store
         fault here only delays that attempt until the lease runs out."""
@@ -483,7 +496,7 @@ class DeliveryStore:
             expression = "SET leaseUntil = :zero"
             values[":zero"] = 0
             if give_back and lease.sending and lease.maybe_written > 0:
-                expression += " ADD maybeWritten :minus"
+                expression += " ADD maybeWritten :minus" + ("" if sent else ", attempts :minus")
                 values[":minus"] = -1
             self._call(
                 "update_item",

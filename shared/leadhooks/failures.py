@@ -66,6 +66,10 @@ class FailureEnvelope(BaseModel):
     # The vendor call as it would be sent (secrets as placeholders), for operators.
     vendor_request: dict[str, Any] | None = None
     last_error: LastError | None = None
+    # Pacing (leadhooks.pacing): the epoch second of the budget slot reserved for this delivery, and
+    # how many vendor 429s it has met. Neither is an attempt: pacing never parks a delivery.
+    pacing_slot_at: float | None = None
+    throttled: int = Field(0, ge=0)
     errors: list[dict[str, Any]] = Field(default_factory=list)
     reason: ParkReason | None = None
     parked_at: datetime | None = None

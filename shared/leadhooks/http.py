@@ -102,6 +102,7 @@ def send(
     *,
     vendor: str,
     idempotent: bool = False,
+    retry_throttled: bool = True,
     policy: RetryPolicy | None = None,
     **kwargs: Any,
 ) -> requests.Response:
@@ -109,6 +110,8 @@ def send(
 
     Raises TransientVendorError when "not done" retries are exhausted (nothing was written), and
     AnswerLostError at the first ambiguous outcome of a write (something may have been written).
+    With `retry_throttled` off a 429 is raised at once: a paced write is queued for its customer's next
+    slot instead (leadhooks.pacing), since a retry here would be one more request over the vendor's limit.
     """
     policy = policy or RetryPolicy.from_settings()
     session = get_session()
@@ -162,7 +165,8 @@ def send(
                 vendor_status=response.status_code,
                 retry_after_s=retry_after,
             )
-        if attempt == policy.attempts:
+        throttled = last is not None and last.vendor_status == 429
+        if attempt == policy.attempts or (throttled and not retry_throttled):
             break
         delay = policy.backoff(attempt, retry_after)
         if time.monotonic() - started + delay + policy.read_timeout_s > policy.budget_s:

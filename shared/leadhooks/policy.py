@@ -58,6 +58,9 @@ class Kind(StrEnum):
     INVALID_INPUT = "invalid_input"  # cannot be parsed or validated
     STORE_FAULT = "store_fault"  # the delivery record could not be claimed
     BUSY = "busy"  # another path holds the delivery right now (live lease)
+    # Pacing (leadhooks.pacing, DESIGN §8): neither is an attempt, and neither ever parks a delivery.
+    PACED = "paced"  # the customer's budget has no slot now: not sent, a slot is reserved for it
+    THROTTLED = "throttled"  # the vendor answered 429 (pacing on: not retried in the request)
 
 
 class Action(StrEnum):
@@ -66,6 +69,7 @@ class Action(StrEnum):
     PARK = "park"  # parked queue with a reason, for an operator
     REFUSE = "refuse"  # answer the error and keep nothing: the caller reads the answer
     WAIT = "wait"  # someone else holds it: API 409 + Retry-After, replay backs off
+    PACE = "pace"  # failure queue with the delay the customer's budget needs (API 202 queued): no attempt
 
 
 # The kinds after which the vendor provably holds nothing from this attempt: the bound is given back.
@@ -78,6 +82,8 @@ NOTHING_WRITTEN = frozenset(
         Kind.NO_CREDENTIALS,
         Kind.INVALID_INPUT,
         Kind.STORE_FAULT,
+        Kind.PACED,
+        Kind.THROTTLED,
     }
 )
 
@@ -96,10 +102,9 @@ def write_bound(resend_after_ambiguous: bool) -> int:
     return WRITE_BOUND if resend_after_ambiguous else WRITE_BOUND_NO_RESEND
 
 
-# Exception class → kind, first match wins: subclasses come before their bases.
-_KIND_BY_ERROR: tuple[tuple[type[BaseException], Kind], ...] = (
+# Exception → kind, most specific first (TransientVendorError is told apart by `vendor_status`).
+_KINDS: tuple[tuple[type[BaseException], Kind], ...] = (
     (AnswerLostError, Kind.AMBIGUOUS),
-    (TransientVendorError, Kind.NOT_DONE),  # NEVER_SENT when no vendor answered (see classify)
     (VendorAuthError, Kind.VENDOR_AUTH),
     (PermanentVendorError, Kind.REJECTED),
     (NoCredentialsError, Kind.NO_CREDENTIALS),
@@ -112,23 +117,26 @@ _KIND_BY_ERROR: tuple[tuple[type[BaseException], Kind], ...] = (
 def classify(exc: BaseException) -> Kind:
     """An exception raised while sending → its kind. Anything unexpected counts as ambiguous: it may
     have happened after the vendor wrote (a parse error on its answer, say)."""
-    kind = next((k for cls, k in _KIND_BY_ERROR if isinstance(exc, cls)), Kind.AMBIGUOUS)
-    if kind is Kind.NOT_DONE and isinstance(exc, TransientVendorError) and exc.vendor_status is None:
-        return Kind.NEVER_SENT
-    return kind
+    if isinstance(exc, TransientVendorError) and not isinstance(exc, AnswerLostError):
+        return Kind.NOT_DONE if exc.vendor_status is not None else Kind.NEVER_SENT
+    for error_type, kind in _KINDS:
+        if isinstance(exc, error_type):
+            return kind
+    return Kind.AMBIGUOUS
 
 
-# The kinds whose decision depends on nothing else.
-_FIXED: dict[Kind, Decision] = {
+# Kinds whose decision depends on nothing else.
+_FIXED = {
     Kind.DELIVERED: Decision(Action.DELIVERED),
     Kind.BUSY: Decision(Action.WAIT),
+    Kind.PACED: Decision(Action.PACE),
     Kind.REJECTED: Decision(Action.PARK, "vendor_rejected"),
     Kind.VENDOR_AUTH: Decision(Action.PARK, "vendor_auth_failed"),
 }
-# Nothing reached the vendor: retried from the queue while the schedule lasts.
-_RETRIED = frozenset({Kind.NOT_DONE, Kind.NEVER_SENT, Kind.STORE_FAULT})
-# A caller who reads the answer is refused; for a signed sender or the replay worker it is parked.
-_REFUSED_OR_PARKED: dict[Kind, ParkReason] = {
+# Nothing was written: queued again while the replay schedule has steps left.
+_RETRIED = frozenset({Kind.NOT_DONE, Kind.NEVER_SENT, Kind.STORE_FAULT, Kind.THROTTLED})
+# A caller that reads the answer gets it (nothing kept); a signed sender or the replay parks it.
+_REFUSED: dict[Kind, ParkReason] = {
     Kind.NO_CREDENTIALS: "no_credentials",
     Kind.INVALID_INPUT: "invalid_input",
 }
@@ -149,20 +157,23 @@ def decide(
     attempts_left: bool,
     signed: bool,
     replay: bool = False,
+    throttles_left: bool = True,
 ) -> Decision:
     """The table. `maybe_written` counts the sends that may have written, this one included;
     `attempts_left` is False once the replay schedule is used up; `signed` is a webhook sender that
-    never reads a 4xx; `replay` is the replay worker (no caller is waiting)."""
+    never reads a 4xx; `replay` is the replay worker (no caller is waiting); `throttles_left` is False
+    once a delivery met `pacing.MAX_THROTTLED` vendor 429s (then they count as attempts)."""
     if kind in _FIXED:
         return _FIXED[kind]
+    if kind is Kind.THROTTLED and throttles_left:
+        return Decision(Action.PACE)  # pacing: not an attempt, never parked
     if kind in _RETRIED:
         return Decision(Action.QUEUE) if attempts_left else Decision(Action.PARK, "attempts_exhausted")
     if kind is Kind.AMBIGUOUS:
         return _ambiguous(resend_after_ambiguous, maybe_written, attempts_left)
-    reason = _REFUSED_OR_PARKED.get(kind)
-    if reason is None:  # pragma: no cover - every Kind is handled above
-        raise ValueError(f"no policy for {kind}")
-    return Decision(Action.PARK, reason) if signed or replay else Decision(Action.REFUSE)
+    if kind in _REFUSED:
+        return Decision(Action.PARK, _REFUSED[kind]) if signed or replay else Decision(Action.REFUSE)
+    raise ValueError(f"no policy for {kind}")  # pragma: no cover - every Kind is handled above
 
 
 def gives_back_the_bound(kind: Kind) -> bool:

@@ -42,6 +42,8 @@ def attributes(envelope: FailureEnvelope) -> dict[str, Any]:
     }
     if envelope.reason:
         attrs["reason"] = {"DataType": "String", "StringValue": envelope.reason}
+    if envelope.pacing_slot_at is not None:  # lets the replay worker take a batch in slot order
+        attrs["pacingSlotAt"] = {"DataType": "Number", "StringValue": f"{envelope.pacing_slot_at:.3f}"}
     return attrs
 
 

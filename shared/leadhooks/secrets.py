@@ -112,6 +112,14 @@ def omnicasa_secret_key() -> str:
     return key
 
 
+def vendor_secret(vendor: str) -> dict[str, Any]:
+    """The whole secret of a vendor (`vitec` / `omnicasa`): pacing reads `customers.<id>.rateLimitRps`."""
+    settings = get_settings()
+    if vendor == "vitec":
+        return _read_json_secret(settings.vitec_secret_id, "VITEC_SECRET_ID")
+    return _read_json_secret(settings.omnicasa_secret_id, "OMNICASA_SECRET_ID")
+
+
 def inbound_secret() -> dict[str, Any]:
     """Raw inbound-auth secret; `inbound_clients()` gives it shape."""
     return _read_json_secret(get_settings().inbound_secret_id, "INBOUND_SECRET_ID")

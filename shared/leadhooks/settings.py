@@ -53,6 +53,13 @@ class Settings(BaseModel):
     # Waits between replays of a queued delivery, in seconds (comma-separated in the environment).
     # A delivery is parked once it has been tried as many times as there are steps (docs/operations.md).
     replay_backoff_s: tuple[int, ...] = Field((60, 300, 1800, 7200, 21600), alias="REPLAY_BACKOFF_S")
+    # Per-customer pacing (leadhooks.pacing, docs/pacing.md): the DynamoDB table of the shared budgets
+    # (unset: no pacing), the rate of a customer whose secret names none, the longest wait slept in a
+    # request instead of queueing, and the cap on a vendor 429's Retry-After hold.
+    pacing_table: str | None = Field(None, alias="PACING_TABLE")
+    pacing_default_rps: float = Field(5.0, alias="PACING_DEFAULT_RPS", gt=0, le=1000)
+    pacing_max_wait_s: float = Field(1.0, alias="PACING_MAX_WAIT_S", ge=0, le=10)
+    pacing_retry_after_cap_s: float = Field(300.0, alias="PACING_RETRY_AFTER_CAP_S", gt=0, le=43200)
 
     @field_validator("replay_backoff_s", mode="before")
     @classmethod

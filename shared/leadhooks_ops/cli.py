@@ -156,8 +156,11 @@ class Queues:
         archive: Archive | None = None,
         store: Any = None,
         region: str | None = None,
+        pacing: tuple[str | None, Any] = (None, None),
     ) -> None:
         self._sqs = sqs
+        # The pacing table (docs/pacing.md) and a DynamoDB client for it, or a factory of one.
+        self.pacing_table, self._pacing_client = pacing
         self._failure_url = failure_url
         self._parked_url = parked_url
         self.archive = archive or Archive(None, None)
@@ -726,7 +729,30 @@ def cmd_queue_stats(args: argparse.Namespace, queues: Queues, out: TextIO) -> in
             print(f"archive: {count}{'+' if more else ''} parked in s3://{queues.archive.bucket}", file=out)
         except Exception as exc:  # the queues are the point of this command: report, carry on
             print(f"archive: not readable ({type(exc).__name__})", file=out)
+    _print_paced_backlog(queues, out)
     return 0
+
+
+def _print_paced_backlog(queues: Queues, out: TextIO) -> None:
+    """Deliveries waiting for their customer's pacing budget, per vendor customer (docs/pacing.md)."""
+    if not queues.pacing_table:
+        return
+    from leadhooks import pacing
+
+    client = queues._pacing_client
+    try:
+        found = pacing.backlog(queues.pacing_table, client() if callable(client) else client)
+    except Exception as exc:  # the queues are the point of this command: report, carry on
+        print(f"pacing: not readable ({type(exc).__name__})", file=out)
+        return
+    rows = [
+        [r["vendor"], r["customer"], f"{r['waiting']:.0f}", f"{r['bookedAheadS']:.0f} s", f"{r['rps']:.2g}/s"]
+        for r in found
+    ]
+    if not rows:
+        print("pacing: no customer is waiting for its budget", file=out)
+        return
+    print(render_table(["vendor", "customer", "~waiting", "booked ahead", "rate"], rows), file=out)
 
 
 # ---- secrets check --------------------------------------------------------------------------------
@@ -1060,17 +1086,18 @@ def main(
     s3: Any = None,
     cloudformation: Any = None,
     store: Any = None,
+    dynamodb: Any = None,
     out: TextIO | None = None,
 ) -> int:
     """Run one command; returns the exit status (0 ok, 1 failed or declined, 2 usage).
 
-    `sqs`, `s3`, `cloudformation`, `store`: clients to use instead of boto3's (tests)."""
+    `sqs`, `s3`, `cloudformation`, `store`, `dynamodb`: clients to use instead of boto3's (tests)."""
     args = build_parser().parse_args(argv)
     out = out or sys.stdout
     if getattr(args, "offline", False):  # no queue, no AWS: a local file check
         return _run_offline(args, out)
     try:
-        queues = _queues(args, sqs=sqs, s3=s3, cloudformation=cloudformation, store=store)
+        queues = _queues(args, sqs=sqs, s3=s3, cloudformation=cloudformation, store=store, dynamodb=dynamodb)
         func: Callable[[argparse.Namespace, Queues, TextIO], int] = args.func
         return func(args, queues, out)
     except targets.TargetError as exc:
@@ -1096,7 +1123,9 @@ def _run_offline(args: argparse.Namespace, out: TextIO) -> int:
         return exc.code
 
 
-def _queues(args: argparse.Namespace, *, sqs: Any, s3: Any, cloudformation: Any, store: Any) -> Queues:
+def _queues(
+    args: argparse.Namespace, *, sqs: Any, s3: Any, cloudformation: Any, store: Any, dynamodb: Any
+) -> Queues:
     """The deployment the options name (`target.resolve`), with clients built on first use."""
     where = targets.resolve(
         failure_url=args.failure_queue_url,
@@ -1112,7 +1141,16 @@ def _queues(args: argparse.Namespace, *, sqs: Any, s3: Any, cloudformation: Any,
     region = where.region
     archive = Archive(Lazy(s3, lambda: _boto3_client("s3", region)), where.archive_bucket)
     sqs_client = sqs if sqs is not None else (lambda: _boto3_client("sqs", region))
-    return Queues(sqs_client, where.failure_url, where.parked_url, archive, store, region)
+    pacing_client = dynamodb if dynamodb is not None else (lambda: _boto3_client("dynamodb", region))
+    return Queues(
+        sqs_client,
+        where.failure_url,
+        where.parked_url,
+        archive,
+        store,
+        region,
+        pacing=(where.pacing_table, pacing_client),
+    )
 
 
 def run() -> None:

@@ -2,8 +2,9 @@
 
 From the most explicit to the least: the URL/bucket options, then the outputs of a CloudFormation stack
 (`--stack`, or `--config-env dev|prod` which reads the stack name and region from samconfig.toml),
-then the environment (FAILURE_QUEUE_URL, PARKED_QUEUE_URL, ARCHIVE_BUCKET, LEADHOOKS_STACK). The region
-comes from `--region`, samconfig.toml, an AWS queue URL, or the AWS configuration (AWS_REGION, profile).
+then the environment (FAILURE_QUEUE_URL, PARKED_QUEUE_URL, ARCHIVE_BUCKET, PACING_TABLE,
+LEADHOOKS_STACK). The region comes from `--region`, samconfig.toml, an AWS queue URL, or the AWS
+configuration (AWS_REGION, profile).
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ OUTPUTS = {
     "FailureQueueUrl": "failure_url",
     "ParkedQueueUrl": "parked_url",
     "ArchiveBucketName": "archive_bucket",
+    "PacingTableName": "pacing_table",
 }
 # The environment variables, for what neither an option nor the stack gave
 ENVIRONMENT = {
     "failure_url": "FAILURE_QUEUE_URL",
     "parked_url": "PARKED_QUEUE_URL",
     "archive_bucket": "ARCHIVE_BUCKET",
+    "pacing_table": "PACING_TABLE",
 }
 _SQS_REGION = re.compile(r"^https://sqs[.-]([a-z0-9-]+)\.amazonaws\.com", re.IGNORECASE)
 
@@ -40,6 +43,7 @@ class Target:
     failure_url: str | None = None
     parked_url: str | None = None
     archive_bucket: str | None = None
+    pacing_table: str | None = None  # the per-customer pacing budgets (docs/pacing.md)
     region: str | None = None
     stack: str | None = None
 

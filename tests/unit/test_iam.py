@@ -71,6 +71,9 @@ def _grants(actions: set[str], resource: str) -> set[tuple[str, str]]:
     return {(action, resource) for action in actions}
 
 
+# The pacing budgets (leadhooks.pacing) are written with conditional UpdateItem and nothing else.
+PACING = _grants({"dynamodb:UpdateItem"}, "PacingTable")
+
 # The parked archive bucket, by key prefix (shared/leadhooks/archive.py).
 ARCHIVE_PARKED = "${ArchiveBucket.Arn}/parked/*"
 ARCHIVE_QUEUED = "${ArchiveBucket.Arn}/queued/*"
@@ -84,6 +87,7 @@ def _api_write(vendor_secret: str) -> set[tuple[str, str]]:
         | _grants({"sqs:SendMessage*"}, "FailureQueue")  # SendMessage and SendMessageBatch
         | _grants({"sqs:SendMessage*"}, "ParkedQueue")
         | _grants(ITEM_ACTIONS, "IdempotencyTable")
+        | PACING
         # Park, queue a large envelope, keep an oversized signed body; never read or list.
         | {("s3:PutObject", r) for r in (ARCHIVE_PARKED, ARCHIVE_QUEUED, ARCHIVE_BODIES)}
         # Undo a kept body whose park failed (a delete marker in the versioned bucket).
@@ -97,9 +101,10 @@ EXPECTED: dict[str, set[tuple[str, str]]] = {
     "VitecViewingParticipantFunction": _api_write("VitecSecret"),
     "VitecAreaInterestFunction": _api_write("VitecSecret"),
     "VitecPersonLeadFunction": _api_write("VitecSecret"),
-    # A read: no queue, no table.
+    # A read: no queue, no idempotency table; a vendor 429 on a read still slows the customer (pacing).
     "VitecGetContactsFunction": _grants({"secretsmanager:GetSecretValue"}, "VitecSecret")
-    | _grants({"secretsmanager:GetSecretValue"}, "InboundSecret"),
+    | _grants({"secretsmanager:GetSecretValue"}, "InboundSecret")
+    | PACING,
     # A read of the delivery records: the inbound secret (x-api-key) and item reads, nothing else.
     "DeliveriesFunction": _grants({"secretsmanager:GetSecretValue"}, "InboundSecret")
     | _grants({"dynamodb:GetItem", "dynamodb:BatchGetItem"}, "IdempotencyTable"),
@@ -110,6 +115,7 @@ EXPECTED: dict[str, set[tuple[str, str]]] = {
     | _grants({"sqs:SendMessage*"}, "FailureQueue")
     | _grants({"sqs:SendMessage*"}, "ParkedQueue")
     | _grants(ITEM_ACTIONS, "IdempotencyTable")
+    | PACING
     | {("s3:PutObject", ARCHIVE_PARKED), ("s3:PutObject", ARCHIVE_QUEUED)}
     # The only reader: a failure-queue message that points at its envelope in the archive.
     | {("s3:GetObject", ARCHIVE_QUEUED)},

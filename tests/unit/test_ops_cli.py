@@ -930,6 +930,43 @@ def test_queue_stats_counts_the_archive(sqs: FakeSQS) -> None:
     assert out.splitlines()[-1] == f"archive: 1 parked in s3://{BUCKET}"
 
 
+class FakePacingTable:
+    """`scan` over pacing items (leadhooks.pacing), two pages."""
+
+    def __init__(self, items: list[dict[str, Any]]) -> None:
+        self.items = items
+
+    def scan(self, **kwargs: Any) -> dict[str, Any]:
+        start = int(kwargs.get("ExclusiveStartKey", {}).get("n", 0))
+        page = self.items[start : start + 1]
+        more = start + 1 < len(self.items)
+        return {"Items": page, **({"LastEvaluatedKey": {"n": start + 1}} if more else {})}
+
+
+def test_queue_stats_shows_the_paced_backlog_per_customer(
+    sqs: FakeSQS, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/pacing.md: per customer booked ahead, about how many wait; idle customers are not listed."""
+    now = time.time()
+    table = FakePacingTable(
+        [
+            {"id": {"S": "vitec#M1"}, "tat": {"N": str(now + 100.08)}},  # 100 s ahead at the default 5/s
+            {"id": {"S": "vitec#M2"}, "tat": {"N": str(now - 5)}},  # idle
+        ]
+    )
+    monkeypatch.setenv("PACING_TABLE", "leadhooks-pacing")
+    monkeypatch.delenv("VITEC_SECRET_ID", raising=False)  # no secret to read: the default limit
+    out = io.StringIO()
+    urls = ["--failure-queue-url", FAILURES, "--parked-queue-url", PARKED, "--archive-bucket", BUCKET]
+    code = cli.main([*urls, "queue", "stats"], sqs=sqs, s3=FakeS3(), dynamodb=table, out=out)
+    lines = out.getvalue().splitlines()
+    assert code == 0
+    header = lines.index(next(line for line in lines if line.startswith("VENDOR")))
+    assert lines[header].split() == ["VENDOR", "CUSTOMER", "~WAITING", "BOOKED", "AHEAD", "RATE"]
+    assert lines[header + 1].split()[:3] == ["vitec", "M1", "500"]
+    assert "M2" not in out.getvalue()
+
+
 # ---- which deployment --------------------------------------------------------------------------------
 
 

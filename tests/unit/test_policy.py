@@ -38,6 +38,10 @@ TABLE = [
     (Kind.INVALID_INPUT, True, 0, True, True, False, Decision(PARK, "invalid_input")),
     (Kind.INVALID_INPUT, True, 0, True, False, False, Decision(Action.REFUSE)),
     (Kind.BUSY, True, 1, True, False, False, Decision(Action.WAIT)),
+    # pacing: never an attempt, never parked, even with the schedule used up
+    (Kind.PACED, False, 0, True, False, False, Decision(Action.PACE)),
+    (Kind.PACED, False, 0, False, False, True, Decision(Action.PACE)),
+    (Kind.THROTTLED, True, 0, False, False, True, Decision(Action.PACE)),
 ]
 
 
@@ -54,6 +58,18 @@ def test_the_table(
         replay=replay,
     )
     assert got == expected
+
+
+def test_a_delivery_throttled_too_often_counts_its_429s_as_attempts() -> None:
+    """After `pacing.MAX_THROTTLED` 429s a vendor that throttles forever still ends with an operator."""
+    common = {"resend_after_ambiguous": True, "maybe_written": 0, "signed": False, "replay": True}
+    assert decide(Kind.THROTTLED, attempts_left=True, throttles_left=False, **common) == Decision(QUEUE)
+    exhausted = decide(Kind.THROTTLED, attempts_left=False, throttles_left=False, **common)
+    assert exhausted == Decision(PARK, "attempts_exhausted")
+
+
+def test_pacing_gives_back_the_bound() -> None:
+    assert gives_back_the_bound(Kind.PACED) and gives_back_the_bound(Kind.THROTTLED)
 
 
 def test_every_kind_has_a_row() -> None:

@@ -169,6 +169,7 @@ def test_environment_carries_every_setting(template: dict[str, Any]) -> None:
         "FAILURE_QUEUE_URL",
         "PARKED_QUEUE_URL",
         "IDEMPOTENCY_TABLE",
+        "PACING_TABLE",
         "ARCHIVE_BUCKET",
         "VITEC_BASE_URL",
         "OMNICASA_BASE_URL",
@@ -300,7 +301,10 @@ def test_stateful_resources_are_retained(resources: dict[str, Any]) -> None:
         "OmnicasaSecret",
         "InboundSecret",
     }
-    for logical_id in found:
+    # The pacing budgets hold neither leads nor credentials, only a schedule a day long at most: a
+    # retained copy would only block re-creating a stack of the same name.
+    assert resources["PacingTable"].get("DeletionPolicy") == "Delete"
+    for logical_id in found - {"PacingTable"}:
         resource = resources[logical_id]
         assert resource.get("DeletionPolicy") == "Retain", logical_id
         assert resource.get("UpdateReplacePolicy") == "Retain", logical_id
@@ -400,6 +404,32 @@ def test_replay_concurrency_is_capped(resources: dict[str, Any]) -> None:
     kind = "AWS::Lambda::EventSourceMapping"
     (mapping,) = [r["Properties"] for r in resources.values() if r["Type"] == kind]
     assert 1 <= mapping["ScalingConfig"]["MaximumConcurrency"] <= 5
+    # The local replay worker emulates the same event source (docs/pacing.md).
+    from local.replay_worker import CONCURRENCY
+
+    assert mapping["ScalingConfig"]["MaximumConcurrency"] == CONCURRENCY
+
+
+def test_pacing_table(resources: dict[str, Any]) -> None:
+    props = resources["PacingTable"]["Properties"]
+    assert props["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["SSESpecification"]["SSEEnabled"] is True
+
+
+def test_dashboard_has_pacing_widgets_per_customer(resources: dict[str, Any]) -> None:
+    """One line per customer through SEARCH: customers come and go without a template change."""
+    dashboard = json.loads(resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"])
+    expressions = [
+        line[0]["expression"]
+        for widget in dashboard["widgets"]
+        for line in widget.get("properties", {}).get("metrics", [])
+        if isinstance(line[0], dict)
+    ]
+    for metric in ("PacedQueued", "Throttled"):
+        search = f"SEARCH('Leadhooks MetricName=\"{metric}\" service=\"${{AWS::StackName}}\"', 'Sum', 60)"
+        assert search in expressions, metric
 
 
 # ---- checkov suppressions -------------------------------------------------------------------

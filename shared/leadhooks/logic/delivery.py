@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from leadhooks import pacing
 from leadhooks.catalog import entry as catalog_entry
 from leadhooks.core import InboundRequest, Outcome, VendorOperation
 from leadhooks.deliveries import DeliveryKey, Lease, Record, StoredAnswer, get_store, iso, now_s
@@ -179,23 +181,47 @@ class Attempt:
     kind: Kind
     result: dict[str, Any]
     error: LeadhooksError | None = None
+    # PACED: seconds until the customer's budget slot reserved for this delivery (DESIGN §8).
+    wait_s: float = 0.0
 
 
-def call_vendor(spec: VendorOperation, model: OperationRequest) -> Attempt:
+def call_vendor(
+    spec: VendorOperation, model: OperationRequest, *, reserved_at: float | None = None
+) -> Attempt:
     """The one place a write reaches a vendor, for the API path and the replay worker alike. The caller
-    holds the delivery record and has counted this send against the bound."""
-    # Pacing: the per-customer delivery budget (DESIGN §8) is checked here, before the vendor send.
+    holds the delivery record and has counted this send against the bound. `reserved_at`: the budget
+    slot a paced delivery was queued with (its envelope's `pacingSlotAt`), kept instead of a new one."""
+    # Pacing (leadhooks.pacing, DESIGN §8), the one call site for both paths: the customer's shared
+    # budget says whether this write goes now or waits, unsent, for the slot it was given (Kind.PACED).
+    wait = pacing.acquire(spec.vendor, model.customer_id, reserved_at)
+    if wait > 0:
+        return Attempt(Kind.PACED, {}, None, wait_s=wait)
     try:
         result = spec.call(model)
     except LeadhooksError as exc:
         kind = classify(exc)
         if isinstance(exc, VendorError):
             count("VendorError", vendor=spec.vendor, status=str(exc.vendor_status or kind))
+            if kind is Kind.NOT_DONE and exc.vendor_status == 429 and pacing.enabled():
+                kind = Kind.THROTTLED  # not retried in the request: queued for the customer's budget
         return Attempt(kind, {}, exc)
     except Exception as exc:  # a bug or a library error after the request may have gone out
         logger.error("unexpected error during the vendor call", extra={"error": type(exc).__name__})
         return Attempt(Kind.AMBIGUOUS, {}, LeadhooksError(f"unexpected {type(exc).__name__} during the call"))
     return Attempt(Kind.DELIVERED, result)
+
+
+def pace(envelope: FailureEnvelope, attempt: Attempt, vendor: str) -> int:
+    """Ready a delivery the policy paces (Action.PACE) for the failure queue; returns its SQS delay.
+    PACED: it keeps the slot reserved for it (`pacingSlotAt`). THROTTLED: one more vendor 429 on it,
+    back once the customer's budget allows (the capped Retry-After). Neither is an attempt."""
+    if attempt.kind is Kind.PACED:
+        envelope.pacing_slot_at = time.time() + attempt.wait_s
+        count("PacedQueued", vendor=vendor, customer=envelope.customer_id or "-")
+        return pacing.queue_delay(attempt.wait_s)
+    envelope.pacing_slot_at = None
+    envelope.throttled += 1
+    return pacing.throttle_delay(getattr(attempt.error, "retry_after_s", None))
 
 
 # ---- answers -----------------------------------------------------------------------------------
@@ -268,77 +294,98 @@ def _hold(delivery: Delivery, *, send: bool) -> Lease | Outcome:
 def _apply(delivery: Delivery, lease: Lease | None, attempt: Attempt, decision: Decision) -> Outcome:
     """Carry out the policy's decision for the API path: queue or park first (so nothing is lost),
     then record it; 503 not_kept only when neither worked."""
-    spec, store = delivery.spec, get_store()
-    give_back = gives_back_the_bound(attempt.kind)
-    detail = {"kind": str(attempt.kind), "vendorStatus": getattr(attempt.error, "vendor_status", None)}
     if decision.action is Action.DELIVERED:
-        count("Delivered", operation=spec.name)
-        logger.info("delivered", extra={"deliveryId": delivery.delivery_id, "operation": spec.name})
-        body = DeliveryResponse(
-            delivery_id=delivery.delivery_id, status="delivered", **attempt.result
-        ).to_body()
-        if lease is not None:
-            result = {k: v for k, v in body.items() if k in ("leadId", "personId")}
-            # A fault here is retried inside settle; if it never lands the record stays in flight and
-            # counts this send, so a later attempt treats it as ambiguous: the bound still holds.
-            store.settle(
-                lease, "delivered", by="api", event="delivered", answer=StoredAnswer(200, body), result=result
-            )
-        return Outcome(200, body)
+        return _delivered(delivery, lease, attempt)
     if decision.action is Action.REFUSE:
         if lease is not None:
-            store.release(lease, give_back=give_back, delete=True)
+            get_store().release(lease, give_back=gives_back_the_bound(attempt.kind), delete=True)
         assert attempt.error is not None
         attempt.error.delivery_id = delivery.delivery_id
         raise attempt.error
+    queued = decision.action in (Action.QUEUE, Action.PACE)
+    envelope = _keep(delivery, lease, attempt, decision)
+    if queued:
+        outcome = Outcome.of(202, DeliveryResponse(delivery_id=delivery.delivery_id, status="queued"))
+    else:
+        outcome = _parked_answer(delivery, decision, attempt.error)
+    if lease is None:
+        return outcome
+    detail = {"kind": str(attempt.kind), "vendorStatus": getattr(attempt.error, "vendor_status", None)}
+    get_store().settle(
+        lease,
+        "queued" if queued else "parked",
+        by="api",
+        event=_event_of(decision, attempt),
+        give_back=gives_back_the_bound(attempt.kind),
+        answer=StoredAnswer(outcome.status, outcome.body),
+        reason=None if queued else decision.reason,
+        next_attempt_at=envelope.next_attempt_at if queued else None,
+        detail=detail,
+        sent=attempt.kind is not Kind.PACED,
+    )
+    return outcome
+
+
+def _event_of(decision: Decision, attempt: Attempt) -> str:
+    """The record's history entry: `queued`, `parked`, or the pacing kind (`paced`, `throttled`)."""
+    if decision.action is Action.PACE:
+        return str(attempt.kind)
+    return "queued" if decision.action is Action.QUEUE else "parked"
+
+
+def _delivered(delivery: Delivery, lease: Lease | None, attempt: Attempt) -> Outcome:
+    spec = delivery.spec
+    count("Delivered", operation=spec.name)
+    logger.info("delivered", extra={"deliveryId": delivery.delivery_id, "operation": spec.name})
+    body = DeliveryResponse(delivery_id=delivery.delivery_id, status="delivered", **attempt.result).to_body()
+    if lease is not None:
+        result = {k: v for k, v in body.items() if k in ("leadId", "personId")}
+        # A fault here is retried inside settle; if it never lands the record stays in flight and
+        # counts this send, so a later attempt treats it as ambiguous: the bound still holds.
+        get_store().settle(
+            lease, "delivered", by="api", event="delivered", answer=StoredAnswer(200, body), result=result
+        )
+    return Outcome(200, body)
+
+
+@dataclass
+class _Kept:
+    """Where `_keep` put a delivery: when it is due again (queued), for the record."""
+
+    next_attempt_at: str | None
+
+
+def _keep(delivery: Delivery, lease: Lease | None, attempt: Attempt, decision: Decision) -> _Kept:
+    """Queue (QUEUE, PACE) or park (PARK) the delivery. If the queue cannot be written the record is
+    released and QueueUnavailableError (503 not_kept) raised: the caller's retry is the net."""
     from leadhooks import queues
     from leadhooks.failures import LastError
 
+    spec = delivery.spec
     last_error = LastError.from_exception(attempt.error) if attempt.error is not None else None
     envelope = envelope_for(
         spec, delivery.key, delivery.model, last_error=last_error, fingerprint=delivery.fingerprint
     )
     try:
-        if decision.action is Action.QUEUE:
-            delay = get_settings().replay_backoff_s[0]
-            queues.enqueue(envelope, delay_s=delay)
-        else:
+        if decision.action is Action.PARK:
             assert decision.reason is not None
             if isinstance(attempt.error, PermanentVendorError):
                 envelope.errors = attempt.error.details
             queues.park(envelope, decision.reason)
+            return _Kept(None)
+        if decision.action is Action.PACE:
+            delay = pace(envelope, attempt, spec.vendor)
+        else:
+            delay = get_settings().replay_backoff_s[0]
+        queues.enqueue(envelope, delay_s=delay)
     except QueueUnavailableError as exc:
         if lease is not None:
-            store.release(lease, give_back=give_back)
+            get_store().release(
+                lease, give_back=gives_back_the_bound(attempt.kind), sent=attempt.kind is not Kind.PACED
+            )
         exc.delivery_id = delivery.delivery_id
         raise
-    if decision.action is Action.QUEUE:
-        outcome = Outcome.of(202, DeliveryResponse(delivery_id=delivery.delivery_id, status="queued"))
-        if lease is not None:
-            store.settle(
-                lease,
-                "queued",
-                by="api",
-                event="queued",
-                give_back=give_back,
-                answer=StoredAnswer(outcome.status, outcome.body),
-                next_attempt_at=iso(now_s() + delay),
-                detail=detail,
-            )
-        return outcome
-    outcome = _parked_answer(delivery, decision, attempt.error)
-    if lease is not None:
-        store.settle(
-            lease,
-            "parked",
-            by="api",
-            event="parked",
-            give_back=give_back,
-            answer=StoredAnswer(outcome.status, outcome.body),
-            reason=decision.reason,
-            detail=detail,
-        )
-    return outcome
+    return _Kept(iso(envelope.pacing_slot_at or now_s() + delay))
 
 
 def send_once(delivery: Delivery) -> Outcome:
@@ -426,19 +473,25 @@ def park_invalid(
 # ---- the pipeline ----------------------------------------------------------------------------
 
 
+def _oversized(spec: VendorOperation, inbound: InboundRequest, auth: AuthResult) -> Outcome | None:
+    """A body over the limit: a webhook sender's is kept (logic/oversized.py), anyone else gets 413."""
+    limit = get_settings().max_body_bytes
+    if len(inbound.raw_body) <= limit:
+        return None
+    from leadhooks.logic.oversized import keep_oversized, too_large_message
+
+    if auth.signed and not inbound.dry_run:
+        return keep_oversized(spec, inbound, fallback_delivery_id(inbound), limit)
+    raise PayloadTooLargeError(too_large_message(limit), details=[{"field": "body", "reason": "too large"}])
+
+
 def deliver(spec: VendorOperation, inbound: InboundRequest) -> Outcome:
     """Run one inbound write request through the whole pipeline."""
     auth = authenticate_request(inbound)
     entry = catalog_entry(spec.name)
-    limit = get_settings().max_body_bytes
-    if len(inbound.raw_body) > limit:
-        from leadhooks.logic.oversized import keep_oversized, too_large_message
-
-        if auth.signed and not inbound.dry_run:  # a webhook sender: keep it (logic/oversized.py)
-            return keep_oversized(spec, inbound, fallback_delivery_id(inbound), limit)
-        raise PayloadTooLargeError(
-            too_large_message(limit), details=[{"field": "body", "reason": "too large"}]
-        )
+    oversized = _oversized(spec, inbound, auth)
+    if oversized is not None:
+        return oversized
     adapted: AdaptedInput | None = None
     delivery_id = fallback_delivery_id(inbound)
     try:

@@ -23,13 +23,13 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import ValidationError
 
-from leadhooks import queues
+from leadhooks import pacing, queues
 from leadhooks.catalog import write_operation
 from leadhooks.core import VendorOperation
 from leadhooks.deliveries import DeliveryKey, Lease, get_store, iso, now_s
-from leadhooks.errors import IdempotencyStoreError, LeadhooksError
+from leadhooks.errors import IdempotencyStoreError, LeadhooksError, QueueUnavailableError
 from leadhooks.failures import DEFAULT_CLIENT, FailureEnvelope, LastError, ParkReason, parse_envelope
-from leadhooks.logic.delivery import Attempt, call_vendor, fingerprint_of, model_data
+from leadhooks.logic.delivery import Attempt, call_vendor, fingerprint_of, model_data, pace
 from leadhooks.models.api import field_errors_from_validation
 from leadhooks.observability import count, logger
 from leadhooks.policy import Action, Kind, decide, gives_back_the_bound, write_bound
@@ -88,8 +88,27 @@ def _replay(
 ) -> None:
     attempt_no = current_attempt(record, envelope)
     log = {"deliveryId": envelope.delivery_id, "operation": spec.name, "attempt": attempt_no}
+    lease = _claim(record, envelope, spec, model, attempt_no)
+    if lease is None:
+        return
+    attempt = call_vendor(spec, model, reserved_at=envelope.pacing_slot_at)
+    _settle(record, envelope, spec, lease, attempt_no, attempt)
+    if attempt.kind is Kind.DELIVERED:
+        count("Replayed", operation=spec.name)
+        count("Delivered", operation=spec.name)
+        logger.info("replayed", extra=log)
+
+
+def _claim(
+    record: SQSRecord,
+    envelope: FailureEnvelope,
+    spec: VendorOperation,
+    model: OperationRequest,
+    attempt_no: int,
+) -> Lease | None:
+    """Hold the delivery's record with this send counted, or None when there is nothing to send now
+    (already delivered or parked, held by another path, the bound used up, the table unreachable)."""
     store = get_store()
-    bound = write_bound(spec.resend_after_ambiguous)
     fingerprint = envelope.fingerprint or fingerprint_of(model_data(model))
     try:
         found = store.create(
@@ -98,33 +117,29 @@ def _replay(
     except IdempotencyStoreError as exc:
         # Without the record a send could exceed the bound: wait for the table.
         _retry_later(record, envelope, attempt_no, exc, Attempt(Kind.STORE_FAULT, {}, exc))
-        return
+        return None
     if isinstance(found, Lease):
-        lease = found
-    else:
-        if envelope.fingerprint and found.fingerprint != envelope.fingerprint:
-            envelope.last_error = _malformed_error("idempotency_key_reused: the record holds another payload")
-            park_once(envelope, "malformed_message", record_it=False)
-            return
-        if found.status in ("delivered", "parked"):
-            count("ReplayDuplicate", operation=spec.name)
-            logger.info(f"already {found.status}; not sent again", extra=log)
-            return
-        taken = None if found.lease_live() else store.take_over(found, by="replay")
-        if taken is None:
-            _wait_for_holder(record, envelope, max(found.lease_until - now_s(), 1))
-            return
-        lease = taken
-        if not store.gate(lease, bound):
-            # The bound is used up: whatever was sent may have landed; a person decides.
-            _settle(record, envelope, spec, lease, attempt_no, Attempt(Kind.AMBIGUOUS, {}, None))
-            return
-    attempt = call_vendor(spec, model)
-    _settle(record, envelope, spec, lease, attempt_no, attempt)
-    if attempt.kind is Kind.DELIVERED:
-        count("Replayed", operation=spec.name)
-        count("Delivered", operation=spec.name)
-        logger.info("replayed", extra=log)
+        return found
+    if envelope.fingerprint and found.fingerprint != envelope.fingerprint:
+        envelope.last_error = _malformed_error("idempotency_key_reused: the record holds another payload")
+        park_once(envelope, "malformed_message", record_it=False)
+        return None
+    if found.status in ("delivered", "parked"):
+        count("ReplayDuplicate", operation=spec.name)
+        logger.info(
+            f"already {found.status}; not sent again",
+            extra={"deliveryId": envelope.delivery_id, "operation": spec.name, "attempt": attempt_no},
+        )
+        return None
+    lease = None if found.lease_live() else store.take_over(found, by="replay")
+    if lease is None:
+        _wait_for_holder(record, envelope, max(found.lease_until - now_s(), 1))
+        return None
+    if not store.gate(lease, write_bound(spec.resend_after_ambiguous)):
+        # The bound is used up: whatever was sent may have landed; a person decides.
+        _settle(record, envelope, spec, lease, attempt_no, Attempt(Kind.AMBIGUOUS, {}, None))
+        return None
+    return lease
 
 
 def _settle(
@@ -145,9 +160,11 @@ def _settle(
         attempts_left=delay is not None,
         signed=False,
         replay=True,
+        throttles_left=envelope.throttled < pacing.MAX_THROTTLED,
     )
-    give_back = gives_back_the_bound(attempt.kind)
-    detail = {"kind": str(attempt.kind), "vendorStatus": getattr(attempt.error, "vendor_status", None)}
+    if decision.action is Action.PACE:
+        _requeue_paced(record, envelope, spec, lease, attempt_no, attempt)
+        return
     if decision.action is Action.DELIVERED:
         result = {
             {"lead_id": "leadId", "person_id": "personId"}.get(k, k): v
@@ -162,14 +179,33 @@ def _settle(
             "queued",
             by="replay",
             event="retry",
-            give_back=give_back,
+            give_back=gives_back_the_bound(attempt.kind),
             next_attempt_at=iso(now_s() + delay),
-            detail=detail,
+            detail=_detail(attempt),
         )
         error = attempt.error or LeadhooksError("ambiguous outcome")
         _backoff(record, envelope, attempt_no, error, delay)
         return
-    reason: ParkReason = decision.reason or "attempts_exhausted"
+    _park(record, envelope, spec, lease, attempt_no, attempt, decision.reason or "attempts_exhausted", delay)
+
+
+def _detail(attempt: Attempt) -> dict[str, Any]:
+    return {"kind": str(attempt.kind), "vendorStatus": getattr(attempt.error, "vendor_status", None)}
+
+
+def _park(
+    record: SQSRecord,
+    envelope: FailureEnvelope,
+    spec: VendorOperation,
+    lease: Lease,
+    attempt_no: int,
+    attempt: Attempt,
+    reason: ParkReason,
+    delay: int | None,
+) -> None:
+    """Park for an operator with the reason; if the parked queue is unreachable, keep it queued."""
+    store = get_store()
+    give_back = gives_back_the_bound(attempt.kind)
     envelope.attempt = attempt_no
     if attempt.error is not None:
         envelope.last_error = LastError.from_exception(attempt.error)
@@ -188,7 +224,47 @@ def _settle(
         _backoff(record, envelope, attempt_no, exc, delay or 60)
         return
     store.settle(
-        lease, "parked", by="replay", event="parked", give_back=give_back, reason=reason, detail=detail
+        lease,
+        "parked",
+        by="replay",
+        event="parked",
+        give_back=give_back,
+        reason=reason,
+        detail=_detail(attempt),
+    )
+
+
+def _requeue_paced(
+    record: SQSRecord,
+    envelope: FailureEnvelope,
+    spec: VendorOperation,
+    lease: Lease,
+    attempt_no: int,
+    attempt: Attempt,
+) -> None:
+    """Waiting for the customer's budget (Kind.PACED, or a vendor 429): back on the failure queue as a
+    fresh message with the same attempt number, so SQS's receive count starts again. It is never an
+    attempt and never parks a delivery; the record says queued and gets its slot of the bound back.
+    This record then succeeds (its message is deleted); if the queue write fails it stays instead."""
+    sent = attempt.kind is not Kind.PACED
+    envelope.attempt = attempt_no
+    if attempt.error is not None:
+        envelope.last_error = LastError.from_exception(attempt.error)
+    delay = pace(envelope, attempt, spec.vendor)
+    try:
+        queues.enqueue(envelope, delay_s=delay)
+    except QueueUnavailableError as exc:
+        get_store().release(lease, give_back=True, sent=sent)
+        _backoff(record, envelope, attempt_no, exc, max(delay, 1))
+    get_store().settle(
+        lease,
+        "queued",
+        by="replay",
+        event=str(attempt.kind),
+        give_back=True,
+        next_attempt_at=iso(envelope.pacing_slot_at or now_s() + delay),
+        detail=_detail(attempt),
+        sent=sent,
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import requests
 
-from leadhooks.errors import AnswerLostError, PermanentVendorError, VendorAuthError
+from leadhooks.errors import AnswerLostError, PermanentVendorError, TransientVendorError, VendorAuthError
 from leadhooks.masking import mask_text
 
 
@@ -44,6 +44,22 @@ def raise_for_vendor_status(response: requests.Response, vendor: str, customer_i
     if vendor_message:
         message = f"{message}: {vendor_message}"
     raise PermanentVendorError(message, vendor=vendor, vendor_status=status, details=details)
+
+
+def retry_throttled_in_request(method: str) -> bool:
+    """Writes are paced (leadhooks.pacing): a 429 queues them for a later slot. Reads are not paced and
+    have nothing to queue, so the in-request retry stays theirs."""
+    from leadhooks import pacing
+
+    return method == "GET" or not pacing.enabled()
+
+
+def note_throttle(exc: TransientVendorError, vendor: str, customer_id: str) -> None:
+    """A vendor 429 slows the customer down for every instance (leadhooks.pacing)."""
+    if exc.vendor_status == 429:
+        from leadhooks import pacing
+
+        pacing.penalise(vendor, customer_id, exc.retry_after_s)
 
 
 def _validation_answer(payload: Any) -> tuple[str, list[dict[str, Any]]]:

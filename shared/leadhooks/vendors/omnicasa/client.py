@@ -8,12 +8,17 @@ from typing import Final
 from urllib.parse import quote
 
 from leadhooks.core import VendorRequest
-from leadhooks.errors import AnswerLostError, PermanentVendorError
+from leadhooks.errors import AnswerLostError, PermanentVendorError, TransientVendorError
 from leadhooks.http import send
 from leadhooks.masking import MASK, mask_text
 from leadhooks.secrets import omnicasa_secret_key
 from leadhooks.settings import get_settings
-from leadhooks.vendors.common import json_or_lost, raise_for_vendor_status
+from leadhooks.vendors.common import (
+    json_or_lost,
+    note_throttle,
+    raise_for_vendor_status,
+    retry_throttled_in_request,
+)
 
 VENDOR: Final = "omnicasa"
 SECRET_PLACEHOLDER = "{secretKey}"  # noqa: S105 - a URL template, not a secret
@@ -28,7 +33,13 @@ class OmnicasaClient:
         """Send one call; errors arrive as HTTP 200 with Success:false (DESIGN §6). Returns `Value`."""
         key = self._secret_key()
         url = f"{self._base_url}/{vreq.path.replace(SECRET_PLACEHOLDER, quote(key, safe=''))}"
-        response = send("POST", url, vendor=VENDOR, json=vreq.body)
+        try:
+            response = send(
+                "POST", url, vendor=VENDOR, retry_throttled=retry_throttled_in_request("POST"), json=vreq.body
+            )
+        except TransientVendorError as exc:
+            note_throttle(exc, VENDOR, vreq.customer_id)
+            raise
         raise_for_vendor_status(response, VENDOR, vreq.customer_id)
         answer = json_or_lost(response, VENDOR)
         if not isinstance(answer, dict) or "Success" not in answer:

@@ -7,10 +7,17 @@ from functools import lru_cache
 from typing import Any, Final
 
 from leadhooks.core import VendorRequest
+from leadhooks.errors import TransientVendorError
 from leadhooks.http import send
 from leadhooks.secrets import vitec_credentials
 from leadhooks.settings import get_settings
-from leadhooks.vendors.common import auth_cooldown, json_or_lost, raise_for_vendor_status
+from leadhooks.vendors.common import (
+    auth_cooldown,
+    json_or_lost,
+    note_throttle,
+    raise_for_vendor_status,
+    retry_throttled_in_request,
+)
 
 VENDOR: Final = "vitec"
 
@@ -28,14 +35,19 @@ class VitecClient:
         """Send one call; return the decoded JSON answer (None for 204). A GET creates nothing, so only
         it may be repeated inside the request after an ambiguous outcome."""
         auth_cooldown.check(VENDOR, vreq.customer_id)
-        response = send(
-            vreq.method,
-            f"{self._base_url}/{vreq.path}",
-            vendor=VENDOR,
-            idempotent=vreq.method == "GET",
-            auth=self._credentials(vreq.customer_id),
-            json=vreq.body if vreq.method == "POST" else None,
-        )
+        try:
+            response = send(
+                vreq.method,
+                f"{self._base_url}/{vreq.path}",
+                vendor=VENDOR,
+                idempotent=vreq.method == "GET",
+                retry_throttled=retry_throttled_in_request(vreq.method),
+                auth=self._credentials(vreq.customer_id),
+                json=vreq.body if vreq.method == "POST" else None,
+            )
+        except TransientVendorError as exc:
+            note_throttle(exc, VENDOR, vreq.customer_id)
+            raise
         auth_cooldown.record(VENDOR, vreq.customer_id, response.status_code)
         raise_for_vendor_status(response, VENDOR, vreq.customer_id)
         if response.status_code == 204 or not response.content:
