@@ -9,7 +9,7 @@ from typing import Any
 
 from local.stack import RunningStack
 from reliability.accounting import Answer, Expectations, account, parked_from_messages
-from reliability.common import Row, expect_failures_until
+from reliability.common import Row
 from reliability.driver import drain_failure_queue, queue_depth
 from reliability.leads import Submission
 from reliability.writes import check
@@ -41,7 +41,6 @@ def finish(
     started: float,
     expect: Expectations,
     notes: Sequence[str] = (),
-    expected_to_fail_until: str | None = None,
 ) -> Row:
     """One row: `answers` is the last answer per submission; `requests` every HTTP request sent."""
     drained = drain_failure_queue(stack, max_rounds=100, cap_s=DRAIN_CAP_S)
@@ -62,5 +61,4 @@ def finish(
     row.requests = requests
     if drained.capped:
         row.failures.append(f"the failure queue did not drain within {DRAIN_CAP_S:.0f} s")
-    check(row, records)
-    return expect_failures_until(row, expected_to_fail_until)
+    return check(row, records)

@@ -36,10 +36,6 @@ class Row:
     notes: str = ""
     failures: list[str] = field(default_factory=list)
     max_writes: int | None = None  # None: no write of this scenario carried a delivery token
-    # Broken invariants that today's pipeline is known to break, each with the branch expected to fix
-    # it (`expected_to_fail_until` in the scenario's config): reported, but the run still passes.
-    expected_failures: list[str] = field(default_factory=list)
-    expected_to_fail_until: str | None = None
 
     def cells(self) -> tuple[str, ...]:
         return (
@@ -54,13 +50,3 @@ class Row:
             str(self.server_errors),
             f"{self.seconds:.1f}",
         )
-
-
-def expect_failures_until(row: Row, branch: str | None) -> Row:
-    """Move the row's failures to `expected_failures` when the scenario is marked as failing on
-    today's pipeline until `branch` is merged (None: nothing is expected to fail)."""
-    if branch:
-        row.expected_to_fail_until = branch
-        row.expected_failures.extend(row.failures)
-        row.failures.clear()
-    return row

@@ -29,7 +29,6 @@ from reliability.leads import OPERATIONS, Submission, make_submission
 from reliability.process import ApiProcess
 
 SCENARIO = "killed API process"
-EXPECTED_TO_FAIL_UNTIL: str | None = None
 ROUNDS = {False: 3, True: 1}
 PEOPLE_OFFSET = 61_000
 VENDOR_LATENCY_MS = 2500
@@ -144,7 +143,6 @@ def run(stack: RunningStack, quick: bool) -> list[Row]:
             f"({VENDOR_LATENCY_MS} ms); {with_answer}/{len(answers)} retries answered",
             f"calls answered before the kill or not yet at the vendor: {answered_before_kill}",
         ],
-        expected_to_fail_until=EXPECTED_TO_FAIL_UNTIL,
     )
     if answered_before_kill:
         row.failures.append(

@@ -50,10 +50,6 @@ TITLES = {
     "no_credentials": "no credentials (signed)",
     "oversized": "oversized signed bodies",
 }
-# Scenarios whose write bound (reliability/writes.py) today's pipeline is known to break, and the
-# branch expected to fix it; the bound's failure is then reported as expected, the rest still counts.
-# Scenario modules mark themselves whole with `EXPECTED_TO_FAIL_UNTIL`.
-BOUND_EXPECTED_TO_FAIL_UNTIL: dict[str, str] = {}
 # In-request retries quick and bounded, replays immediate: faults cost seconds, not minutes.
 SUITE_ENV = {
     "HTTP_BACKOFF_BASE_S": "0.01",
@@ -142,36 +138,20 @@ def run_scenario(name: str, stack: object, quick: bool, log: IO[str]) -> list[Ro
     bound_rows = [row for row in rows if row.max_writes is None]
     if bound_rows and hasattr(stack, "records"):  # the scenario did not count writes itself
         records = stack.records()
-        until = BOUND_EXPECTED_TO_FAIL_UNTIL.get(name)
         for row in bound_rows:
-            writes.check(row, records, expected_until=until)
+            writes.check(row, records)
     return rows
 
 
 def render(rows: Sequence[Row], command: str, summary: str) -> str:
     """The report: the command, the table, then every broken invariant (or that none broke)."""
     failures = [(row.scenario, failure) for row in rows for failure in row.failures]
-    expected = [
-        (row.scenario, row.expected_to_fail_until, failure)
-        for row in rows
-        for failure in row.expected_failures
-    ]
-    fixed = [
-        row for row in rows if row.expected_to_fail_until and not row.expected_failures and not row.failures
-    ]
     lines = [f"$ {command}", "", format_table(rows), ""]
     if failures:
         lines.append(f"FAILED: {len(failures)} broken invariant(s)")
         lines.extend(f"- {scenario}: {failure}" for scenario, failure in failures)
     else:
         lines.append(f"all invariants held ({summary})")
-    if expected:
-        lines.append(f"EXPECTED TO FAIL until merged ({len(expected)}; not counted):")
-        lines.extend(f"- {scenario} [until {until}]: {failure}" for scenario, until, failure in expected)
-    lines.extend(
-        f"NOW PASSES: {row.scenario} (expected to fail until {row.expected_to_fail_until}): remove the mark"
-        for row in fixed
-    )
     return "\n".join(lines) + "\n"
 
 
@@ -236,9 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     row.failures.append(f"could not load reliability.{name}: {type(exc).__name__}: {exc}")
                     scenario_rows = [row]
                 for row in scenario_rows:
-                    verdict = (
-                        "FAILED" if row.failures else "expected failure" if row.expected_failures else "ok"
-                    )
+                    verdict = "FAILED" if row.failures else "ok"
                     print(f"reliability: {row.scenario}: {row.seconds:.1f} s, {verdict}", file=console)
                 rows.extend(scenario_rows)
             watchdog.current = "shutdown"

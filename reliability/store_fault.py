@@ -26,7 +26,6 @@ from reliability.leads import OPERATIONS, Submission, make_submission
 from reliability.process import ApiProcess, DynamoFaultProxy
 
 SCENARIO = "store fault after vendor"
-EXPECTED_TO_FAIL_UNTIL: str | None = None
 ROUNDS = {False: 3, True: 1}
 PEOPLE_OFFSET = 62_000
 RETRY_CAP_S = 30.0
@@ -85,7 +84,6 @@ def run(stack: RunningStack, quick: bool) -> list[Row]:
         started=started,
         expect=EXPECT,
         notes=[f"DynamoDB UpdateItem failed {failed.get('UpdateItem', 0)} time(s) after the vendor calls"],
-        expected_to_fail_until=EXPECTED_TO_FAIL_UNTIL,
     )
     if not failed.get("UpdateItem"):
         row.failures.append("the proxy failed no UpdateItem: the fault did not happen")

@@ -67,9 +67,8 @@ def count_writes(records: Iterable[Mapping[str, Any]]) -> tuple[list[WriteCount]
     return [WriteCount(t, op, n) for (t, op), n in sorted(counts.items())], untokened
 
 
-def check(row: Row, records: Iterable[Mapping[str, Any]], *, expected_until: str | None = None) -> Row:
-    """Fill `max writes/id` and add a failure for every delivery over its bound (an expected failure
-    when the bound is known to break on today's pipeline until `expected_until`)."""
+def check(row: Row, records: Iterable[Mapping[str, Any]]) -> Row:
+    """Fill `max writes/id` and add a failure for every delivery over its bound."""
     counts, untokened = count_writes(records)
     if counts:
         row.max_writes = max(c.writes for c in counts)
@@ -84,9 +83,7 @@ def check(row: Row, records: Iterable[Mapping[str, Any]], *, expected_until: str
             f"({', '.join(f'{op}: {n}' for op, n in sorted(by_operation.items()))}; "
             f"bound 2, viewing 1): {worst}"
         )
-        (row.expected_failures if expected_until else row.failures).append(text)
-        if expected_until:
-            row.expected_to_fail_until = row.expected_to_fail_until or expected_until
+        row.failures.append(text)
     if untokened:
         note = f"{untokened} vendor write(s) without a delivery token (not bounded)"
         row.notes = f"{row.notes}; {note}" if row.notes else note

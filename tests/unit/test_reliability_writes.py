@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reliability.common import Row, expect_failures_until
+from reliability.common import Row
 from reliability.run import render
 from reliability.writes import check, count_writes, token_in
 
@@ -43,26 +43,9 @@ def test_records_without_a_token_are_noted_not_bounded() -> None:
     assert [(c.token, c.writes, c.bound) for c in counts] == [("SOAK-000001", 1, 2)] and untokened == 1
 
 
-def test_an_expected_failure_is_reported_but_does_not_fail_the_run() -> None:
+def test_a_broken_bound_fails_the_run_and_names_the_delivery() -> None:
     row = check(Row(scenario="lost answers"), [record("viewing_participant", "LOST-000002")] * 2)
-    expect_failures_until(row, "wt-once")
-    assert row.failures == [] and row.expected_failures and row.expected_to_fail_until == "wt-once"
     report = render([row], "cmd", "quick")
-    assert "all invariants held" in report
-    assert "EXPECTED TO FAIL until merged (1; not counted):" in report
-    assert "- lost answers [until wt-once]: write bound broken" in report
+    assert "FAILED: 1 broken invariant(s)" in report
+    assert "- lost answers: write bound broken" in report and "LOST-000002 viewing_participant=2" in report
     assert "| lost answers |" in report and "max writes/id" in report
-
-
-def test_a_marked_scenario_that_passes_says_so() -> None:
-    row = expect_failures_until(Row(scenario="killed API process", max_writes=1), "wt-once")
-    assert "NOW PASSES: killed API process (expected to fail until wt-once): remove the mark" in render(
-        [row], "cmd", "quick"
-    )
-
-
-def test_bound_only_marks_keep_other_failures_real() -> None:
-    row = Row(scenario="fault soak", failures=["lost = 1: ..."])
-    check(row, [record("person_lead", "SOAK-000001")] * 3, expected_until="wt-once")
-    assert row.failures == ["lost = 1: ..."]
-    assert row.expected_failures and "person_lead" in row.expected_failures[0]
