@@ -475,15 +475,10 @@ def _query(pairs: Sequence[str]) -> dict[str, str]:
     return query
 
 
-def add_mapping_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "file", metavar="FILE", help="a mapping, a client entry with 'mappings', or an inbound secret"
-    )
+def _operation_and_query(parser: argparse.ArgumentParser) -> None:
+    """What both checks share: the operation (its scope) and the webhook URL's query parameters."""
     parser.add_argument(
         "--operation", required=True, help="person-leads, area-interests, viewing-participants, contact-on-me"
-    )
-    parser.add_argument(
-        "--sample", metavar="PAYLOAD.json", help="a payload the sender sends: print the native body"
     )
     parser.add_argument(
         "--query",
@@ -491,6 +486,16 @@ def add_mapping_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME=VALUE",
         help="a webhook URL query parameter (repeatable)",
+    )
+
+
+def add_mapping_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "file", metavar="FILE", help="a mapping, a client entry with 'mappings', or an inbound secret"
+    )
+    _operation_and_query(parser)
+    parser.add_argument(
+        "--sample", metavar="PAYLOAD.json", help="a payload the sender sends: print the native body"
     )
 
 
@@ -498,18 +503,9 @@ def add_typeform_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "file", metavar="FORM.json", help="the form as the Create API returns it (GET /forms/{id})"
     )
-    parser.add_argument(
-        "--operation", required=True, help="person-leads, area-interests, viewing-participants, contact-on-me"
-    )
+    _operation_and_query(parser)
     parser.add_argument(
         "--mapping", metavar="FILE", help="the client's Typeform mapping for this operation, if any"
-    )
-    parser.add_argument(
-        "--query",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a webhook URL query parameter (repeatable)",
     )
 
 
