@@ -35,8 +35,9 @@ unit: venv
 	$(PY) -m pytest tests/unit -q
 
 # Cyclomatic complexity on shared/ (radon ranks: A 1-5, B 6-10, C 11-20): no block and no module above B,
-# the average A. COMPLEXITY_PENDING: files that still hold a block ranked C (empty when none does).
-COMPLEXITY_PENDING := shared/leadhooks/http.py,shared/leadhooks/inbound/clients.py
+# the average A. COMPLEXITY_PENDING: comma-separated files excused from the gate while they still hold a
+# block ranked C. Empty: every file is held to it (xenon reads `-e ""` as no exclusion). Keep it empty.
+COMPLEXITY_PENDING :=
 
 complexity: venv
 	$(VENV)/bin/xenon --max-absolute B --max-modules B --max-average A -e "$(COMPLEXITY_PENDING)" shared/

@@ -126,51 +126,79 @@ def send(
                 method, url, timeout=(policy.connect_timeout_s, policy.read_timeout_s), **kwargs
             )
         except requests.RequestException as exc:
-            sent = _was_sent(exc)
-            kind = type(exc).__name__
-            logger.warning(
-                "vendor call failed", extra={"vendor": vendor, "url": mask_url_for_log(url), "error": kind}
-            )
-            if sent and not idempotent:
-                raise AnswerLostError(
-                    f"{vendor} did not answer ({kind}); the request may have been received",
-                    vendor=vendor,
-                ) from None
-            error_cls = AnswerLostError if sent else TransientVendorError
-            last = error_cls(f"{vendor} unreachable ({kind})", vendor=vendor)
-            retry_after = None
+            last = _unanswered(exc, url, vendor=vendor, idempotent=idempotent)
         else:
-            ambiguous = response.status_code in AMBIGUOUS_STATUSES
-            if response.status_code not in NOT_DONE_STATUSES and not ambiguous:
+            last = _unusable(response, url, vendor=vendor, idempotent=idempotent)
+            if last is None:
                 return response
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            if ambiguous and not idempotent:
-                logger.warning(
-                    "vendor call ambiguous status",
-                    extra={"vendor": vendor, "url": mask_url_for_log(url), "status": response.status_code},
-                )
-                raise AnswerLostError(
-                    f"{vendor} answered HTTP {response.status_code} through its gateway; "
-                    "the request may have been processed",
-                    vendor=vendor,
-                    vendor_status=response.status_code,
-                )
-            logger.warning(
-                "vendor call transient status",
-                extra={"vendor": vendor, "url": mask_url_for_log(url), "status": response.status_code},
-            )
-            last = TransientVendorError(
-                f"{vendor} answered HTTP {response.status_code}",
-                vendor=vendor,
-                vendor_status=response.status_code,
-                retry_after_s=retry_after,
-            )
-        throttled = last is not None and last.vendor_status == 429
-        if attempt == policy.attempts or (throttled and not retry_throttled):
-            break
-        delay = policy.backoff(attempt, retry_after)
-        if time.monotonic() - started + delay + policy.read_timeout_s > policy.budget_s:
+        delay = _next_delay(policy, attempt, last, started=started, retry_throttled=retry_throttled)
+        if delay is None:
             break
         time.sleep(delay)
     assert last is not None
     raise last
+
+
+def _unanswered(
+    exc: requests.RequestException, url: str, *, vendor: str, idempotent: bool
+) -> TransientVendorError:
+    """The error a failed call stands for; raised at once when a write may have reached the vendor."""
+    sent = _was_sent(exc)
+    kind = type(exc).__name__
+    logger.warning(
+        "vendor call failed", extra={"vendor": vendor, "url": mask_url_for_log(url), "error": kind}
+    )
+    if sent and not idempotent:
+        raise AnswerLostError(
+            f"{vendor} did not answer ({kind}); the request may have been received",
+            vendor=vendor,
+        ) from None
+    error_cls = AnswerLostError if sent else TransientVendorError
+    return error_cls(f"{vendor} unreachable ({kind})", vendor=vendor)
+
+
+def _unusable(
+    response: requests.Response, url: str, *, vendor: str, idempotent: bool
+) -> TransientVendorError | None:
+    """None for an answer to hand back; else the retryable error it stands for. A gateway status on a
+    write is raised at once as `AnswerLostError`: the vendor may have processed it."""
+    status = response.status_code
+    ambiguous = status in AMBIGUOUS_STATUSES
+    if status not in NOT_DONE_STATUSES and not ambiguous:
+        return None
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    if ambiguous and not idempotent:
+        logger.warning(
+            "vendor call ambiguous status",
+            extra={"vendor": vendor, "url": mask_url_for_log(url), "status": status},
+        )
+        raise AnswerLostError(
+            f"{vendor} answered HTTP {status} through its gateway; the request may have been processed",
+            vendor=vendor,
+            vendor_status=status,
+        )
+    logger.warning(
+        "vendor call transient status",
+        extra={"vendor": vendor, "url": mask_url_for_log(url), "status": status},
+    )
+    return TransientVendorError(
+        f"{vendor} answered HTTP {status}",
+        vendor=vendor,
+        vendor_status=status,
+        retry_after_s=retry_after,
+    )
+
+
+def _next_delay(
+    policy: RetryPolicy, attempt: int, last: TransientVendorError, *, started: float, retry_throttled: bool
+) -> float | None:
+    """Seconds to wait before the next attempt, or None to give up: attempts spent, a 429 that pacing
+    handles instead (`retry_throttled` off), or a wait that would leave no room for the answer in the budget.
+    Retry-After (carried on the error) is honoured up to the policy's cap."""
+    throttled = last.vendor_status == 429
+    if attempt == policy.attempts or (throttled and not retry_throttled):
+        return None
+    delay = policy.backoff(attempt, last.retry_after_s)
+    if time.monotonic() - started + delay + policy.read_timeout_s > policy.budget_s:
+        return None
+    return delay

@@ -30,7 +30,7 @@ import binascii
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -165,32 +165,10 @@ def parse_clients(data: Any, *, min_api_key_chars: int = MIN_API_KEY_CHARS) -> I
     if not isinstance(data, Mapping):
         return InboundSecrets(problems=(Problem("-", "(secret)", "must be a JSON object"),))
     legacy = "clients" not in data and any(key in data for key in CREDENTIAL_FIELDS)
-    if legacy:
-        problems.append(
-            Problem(
-                LEGACY_CLIENT,
-                "(secret)",
-                "legacy flat format: read as one client 'default' reaching every customer and operation; "
-                'move its lists under {"clients": {"<name>": {...}}} with the customers it may reach',
-            )
-        )
-        entries: Mapping[str, Any] = {LEGACY_CLIENT: {k: data[k] for k in data if k in CREDENTIAL_FIELDS}}
-        problems += [Problem("-", str(key), "unknown key") for key in data if key not in CREDENTIAL_FIELDS]
-    else:
-        raw_clients = data.get("clients")
-        for key in data:
-            if key != "clients":
-                problems.append(Problem("-", _field_label(key), "unknown key (ignored)"))
-        if raw_clients is None:
-            problems.append(Problem("-", "clients", "missing: no client can authenticate"))
-            raw_clients = {}
-        if not isinstance(raw_clients, Mapping):
-            problems.append(Problem("-", "clients", "must be an object of client name -> client"))
-            raw_clients = {}
-        entries = raw_clients
+    entries = _legacy_entries(data, problems) if legacy else _client_entries(data, problems)
     clients: list[Client] = []
     for index, (name, entry) in enumerate(entries.items()):
-        label = str(name) if isinstance(name, str) and _CLIENT_NAME.match(name) else f"#{index + 1}"
+        label = _client_label(index, name)
         try:
             if label != name:
                 raise _SkipClientError(
@@ -203,61 +181,117 @@ def parse_clients(data: Any, *, min_api_key_chars: int = MIN_API_KEY_CHARS) -> I
     return InboundSecrets(clients=tuple(clients), problems=tuple(problems), legacy=legacy)
 
 
+def _client_label(index: int, name: Any) -> str:
+    """The name a client is reported by: its own if valid, else its position (a bad name is not echoed)."""
+    return str(name) if isinstance(name, str) and _CLIENT_NAME.match(name) else f"#{index + 1}"
+
+
+def _legacy_entries(data: Mapping[Any, Any], problems: list[Problem]) -> Mapping[str, Any]:
+    """The flat format's lists as the one client `default`, reported so that it gets migrated."""
+    problems.append(
+        Problem(
+            LEGACY_CLIENT,
+            "(secret)",
+            "legacy flat format: read as one client 'default' reaching every customer and operation; "
+            'move its lists under {"clients": {"<name>": {...}}} with the customers it may reach',
+        )
+    )
+    problems += [Problem("-", str(key), "unknown key") for key in data if key not in CREDENTIAL_FIELDS]
+    return {LEGACY_CLIENT: {k: data[k] for k in data if k in CREDENTIAL_FIELDS}}
+
+
+def _client_entries(data: Mapping[Any, Any], problems: list[Problem]) -> Mapping[Any, Any]:
+    """The `clients` object; missing or not an object means no client (reported), never a crash."""
+    problems += [Problem("-", _field_label(key), "unknown key (ignored)") for key in data if key != "clients"]
+    raw_clients = data.get("clients")
+    if raw_clients is None:
+        problems.append(Problem("-", "clients", "missing: no client can authenticate"))
+        return {}
+    if not isinstance(raw_clients, Mapping):
+        problems.append(Problem("-", "clients", "must be an object of client name -> client"))
+        return {}
+    return raw_clients
+
+
 def _field_label(key: Any) -> str:
     text = str(key)
     return text if re.fullmatch(r"[A-Za-z0-9_.-]{1,40}", text) else "(a key)"
 
 
+# Reports one skipped credential value: (field, reason).
+_BadValue = Callable[[str, str], None]
+_PLACEHOLDER_REASON = "is a placeholder from the deploy guide"
+
+
 def _client(name: str, entry: Any, legacy: bool, min_api_key_chars: int, problems: list[Problem]) -> Client:
-    if not isinstance(entry, Mapping):
-        raise _SkipClientError("(entry)", "must be an object (client skipped)")
-    for key in entry:
-        if key not in CLIENT_FIELDS:
-            raise _SkipClientError(
-                _field_label(key), "unknown key (client skipped: it could change what it may reach)"
-            )
+    _check_fields(entry)
 
     def bad_value(field_name: str, reason: str) -> None:
         problems.append(Problem(name, field_name, f"{reason} (this value is skipped)"))
 
-    api_keys: list[str] = []
-    for i, key in enumerate(_strings(entry, "apiKeys")):
-        if _PLACEHOLDER.search(key):
-            bad_value(f"apiKeys[{i}]", "is a placeholder from the deploy guide")
-        elif len(key) < min_api_key_chars:
-            bad_value(f"apiKeys[{i}]", f"is shorter than {min_api_key_chars} characters")
-        else:
-            api_keys.append(key)
-    typeform: list[str] = []
-    for i, secret in enumerate(_strings(entry, "typeformSecrets")):
-        if not secret:
-            bad_value(f"typeformSecrets[{i}]", "is empty")
-        elif _PLACEHOLDER.search(secret):
-            bad_value(f"typeformSecrets[{i}]", "is a placeholder from the deploy guide")
-        else:
-            typeform.append(secret)
-    webhook: list[bytes] = []
-    for i, secret in enumerate(_strings(entry, "webhookSecrets")):
-        key = decode_webhook_secret(secret)
-        if key is None:
-            placeholder = _PLACEHOLDER.search(secret)
-            reason = "is not a Standard Webhooks secret ('whsec_' + base64)"
-            bad_value(
-                f"webhookSecrets[{i}]", "is a placeholder from the deploy guide" if placeholder else reason
-            )
-        elif len(key) < MIN_WEBHOOK_KEY_BYTES:
-            bad_value(f"webhookSecrets[{i}]", f"decodes to under {MIN_WEBHOOK_KEY_BYTES} bytes")
-        else:
-            webhook.append(key)
+    api_keys = _api_keys(entry, min_api_key_chars, bad_value)
+    typeform = _typeform_secrets(entry, bad_value)
+    webhook = _webhook_keys(entry, bad_value)
     if legacy:
-        return Client(name, tuple(api_keys), tuple(typeform), tuple(webhook), EVERYTHING)
+        return Client(name, api_keys, typeform, webhook, EVERYTHING)
     customers = {vendor: _customers(entry, key, vendor) for key, vendor in CUSTOMER_FIELDS.items()}
     operations = _operations(name, entry, problems)
     mappings, broken = _mappings(name, entry, problems)
     if broken:
         operations = (KNOWN_OPERATIONS if operations is None else operations) - broken
     reach = Reach(customers["vitec"], customers["omnicasa"], operations)
-    return Client(name, tuple(api_keys), tuple(typeform), tuple(webhook), reach, mappings)
+    return Client(name, api_keys, typeform, webhook, reach, mappings)
+
+
+def _check_fields(entry: Any) -> None:
+    """A client entry is an object of known fields only: anything else puts its scope in doubt."""
+    if not isinstance(entry, Mapping):
+        raise _SkipClientError("(entry)", "must be an object (client skipped)")
+    unknown = next((key for key in entry if key not in CLIENT_FIELDS), None)
+    if unknown is not None:
+        raise _SkipClientError(
+            _field_label(unknown), "unknown key (client skipped: it could change what it may reach)"
+        )
+
+
+def _api_keys(entry: Mapping[str, Any], min_chars: int, bad_value: _BadValue) -> tuple[str, ...]:
+    kept: list[str] = []
+    for i, key in enumerate(_strings(entry, "apiKeys")):
+        if _PLACEHOLDER.search(key):
+            bad_value(f"apiKeys[{i}]", _PLACEHOLDER_REASON)
+        elif len(key) < min_chars:
+            bad_value(f"apiKeys[{i}]", f"is shorter than {min_chars} characters")
+        else:
+            kept.append(key)
+    return tuple(kept)
+
+
+def _typeform_secrets(entry: Mapping[str, Any], bad_value: _BadValue) -> tuple[str, ...]:
+    kept: list[str] = []
+    for i, secret in enumerate(_strings(entry, "typeformSecrets")):
+        if not secret:
+            bad_value(f"typeformSecrets[{i}]", "is empty")
+        elif _PLACEHOLDER.search(secret):
+            bad_value(f"typeformSecrets[{i}]", _PLACEHOLDER_REASON)
+        else:
+            kept.append(secret)
+    return tuple(kept)
+
+
+def _webhook_keys(entry: Mapping[str, Any], bad_value: _BadValue) -> tuple[bytes, ...]:
+    """The decoded signing keys of the client's `whsec_…` secrets."""
+    kept: list[bytes] = []
+    for i, secret in enumerate(_strings(entry, "webhookSecrets")):
+        key = decode_webhook_secret(secret)
+        if key is None:
+            placeholder = _PLACEHOLDER.search(secret)
+            reason = "is not a Standard Webhooks secret ('whsec_' + base64)"
+            bad_value(f"webhookSecrets[{i}]", _PLACEHOLDER_REASON if placeholder else reason)
+        elif len(key) < MIN_WEBHOOK_KEY_BYTES:
+            bad_value(f"webhookSecrets[{i}]", f"decodes to under {MIN_WEBHOOK_KEY_BYTES} bytes")
+        else:
+            kept.append(key)
+    return tuple(kept)
 
 
 def _strings(entry: Mapping[str, Any], key: str) -> list[str]:
@@ -334,41 +368,47 @@ def _mappings(
 
 def _without_shared_credentials(clients: list[Client], problems: list[Problem]) -> list[Client]:
     """A credential under two clients cannot say which one is calling: it is removed from every one."""
+    owners = {
+        "apiKeys": _owners((c.name, k) for c in clients for k in c.api_keys),
+        "typeformSecrets": _owners((c.name, s) for c in clients for s in c.typeform_secrets),
+        "webhookSecrets": _owners((c.name, s) for c in clients for s in c.webhook_secrets),
+    }
+    return [_own_credentials_only(client, owners, problems) for client in clients]
 
-    def owners(values: Iterable[tuple[str, str | bytes]]) -> dict[str | bytes, set[str]]:
-        found: dict[str | bytes, set[str]] = {}
-        for client_name, value in values:
-            found.setdefault(value, set()).add(client_name)
-        return found
 
-    shared_keys = owners((c.name, k) for c in clients for k in c.api_keys)
-    shared_tf = owners((c.name, s) for c in clients for s in c.typeform_secrets)
-    shared_wh = owners((c.name, s) for c in clients for s in c.webhook_secrets)
-    cleaned: list[Client] = []
-    for client in clients:
-        kept: dict[str, tuple[Any, ...]] = {}
-        for field_name, values, shared in (
-            ("apiKeys", client.api_keys, shared_keys),
-            ("typeformSecrets", client.typeform_secrets, shared_tf),
-            ("webhookSecrets", client.webhook_secrets, shared_wh),
-        ):
-            unique = tuple(v for v in values if len(shared[v]) == 1)
-            if len(unique) != len(values):
-                problems.append(
-                    Problem(client.name, field_name, "a value is also another client's (skipped for both)")
-                )
-            kept[field_name] = unique
-        cleaned.append(
-            Client(
-                client.name,
-                kept["apiKeys"],
-                kept["typeformSecrets"],
-                kept["webhookSecrets"],
-                client.reach,
-                client.mappings,
+def _owners(values: Iterable[tuple[str, str | bytes]]) -> dict[str | bytes, set[str]]:
+    """Each credential value → the names of the clients that list it."""
+    found: dict[str | bytes, set[str]] = {}
+    for client_name, value in values:
+        found.setdefault(value, set()).add(client_name)
+    return found
+
+
+def _own_credentials_only(
+    client: Client, owners: Mapping[str, dict[str | bytes, set[str]]], problems: list[Problem]
+) -> Client:
+    """The client without the credentials another client also lists (reported per field)."""
+    kept: dict[str, tuple[Any, ...]] = {}
+    given: dict[str, tuple[str | bytes, ...]] = {
+        "apiKeys": client.api_keys,
+        "typeformSecrets": client.typeform_secrets,
+        "webhookSecrets": client.webhook_secrets,
+    }
+    for field_name, values in given.items():
+        unique = tuple(v for v in values if len(owners[field_name][v]) == 1)
+        if len(unique) != len(values):
+            problems.append(
+                Problem(client.name, field_name, "a value is also another client's (skipped for both)")
             )
-        )
-    return cleaned
+        kept[field_name] = unique
+    return Client(
+        client.name,
+        kept["apiKeys"],
+        kept["typeformSecrets"],
+        kept["webhookSecrets"],
+        client.reach,
+        client.mappings,
+    )
 
 
 def fingerprint(data: Any) -> str:
