@@ -30,10 +30,10 @@ API_FUNCTIONS = [name for name, (_, method, _) in FUNCTIONS.items() if method]
 
 # Secrets each function may read (DESIGN §7), and nothing else.
 SECRETS: dict[str, set[str]] = {
-    "omnicasa_contact_on_me": {"OmnicasaSecret", "InboundSecret"},
-    "vitec_viewing_participant": {"VitecSecret", "InboundSecret"},
-    "vitec_area_interest": {"VitecSecret", "InboundSecret"},
-    "vitec_person_lead": {"VitecSecret", "InboundSecret"},
+    "omnicasa_contact_on_me": {"OmnicasaSecret", "InboundSecret", "JournalSecret"},
+    "vitec_viewing_participant": {"VitecSecret", "InboundSecret", "JournalSecret"},
+    "vitec_area_interest": {"VitecSecret", "InboundSecret", "JournalSecret"},
+    "vitec_person_lead": {"VitecSecret", "InboundSecret", "JournalSecret"},
     "vitec_get_contacts": {"VitecSecret", "InboundSecret"},
     "deliveries": {"InboundSecret"},
     "failure_replay": {"VitecSecret", "OmnicasaSecret"},
