@@ -257,6 +257,30 @@ class DeliveryStore:
 
     # ---- claiming -----------------------------------------------------------------------------
 
+    def _claim_item(
+        self, key: DeliveryKey, fingerprint: str, customer_id: str | None, owner: str, at: int, send: bool
+    ) -> dict[str, Any]:
+        """The new record of `create` (its history aside)."""
+        values: dict[str, Any] = {
+            "id": key.id,
+            "client": key.client,
+            "operation": key.operation,
+            "deliveryId": key.delivery_id,
+            "status": "in_flight",
+            "fingerprint": fingerprint,
+            "attempts": 1 if send else 0,
+            "maybeWritten": 1 if send else 0,
+            "owner": owner,
+            "leaseUntil": at + get_settings().delivery_lease_s,
+            "receivedAt": iso(at),
+            "expiration": self._ttl("in_flight"),
+        }
+        if send:
+            values["lastAttemptAt"] = iso(at)
+        if customer_id:
+            values["customerId"] = customer_id
+        return values
+
     def create(
         self,
         key: DeliveryKey,
@@ -273,26 +297,8 @@ class DeliveryStore:
         owner = uuid.uuid4().hex
         at = now_s()
         history = [_event(by, "claimed")]
-        values: dict[str, Any] = {
-            **(journal or {}),
-            "id": key.id,
-            "client": key.client,
-            "operation": key.operation,
-            "deliveryId": key.delivery_id,
-            "status": "in_flight",
-            "fingerprint": fingerprint,
-            "attempts": 1 if send else 0,
-            "maybeWritten": 1 if send else 0,
-            "owner": owner,
-            "leaseUntil": at + get_settings().delivery_lease_s,
-            "receivedAt": iso(at),
-            "history": history,
-            "expiration": self._ttl("in_flight"),
-        }
-        if send:
-            values["lastAttemptAt"] = iso(at)
-        if customer_id:
-            values["customerId"] = customer_id
+        values = {**(journal or {}), **self._claim_item(key, fingerprint, customer_id, owner, at, send)}
+        values["history"] = history
         try:
             self._call(
                 "put_item",

@@ -124,6 +124,29 @@ def journal_peppers(region: str | None, secret_id: str | None) -> list[str]:
     return peppers
 
 
+def read_records(store: DeliveryStore, ids: Iterable[str]) -> list[Record]:
+    """The records of the ids found, 100 to a BatchGetItem (expired ones left out)."""
+    keys = [k for k in (key_of(i) for i in sorted(ids)) if k is not None]
+    records: list[Record] = []
+    for at in range(0, len(keys), 100):
+        records += store.batch_get(keys[at : at + 100])
+    return records
+
+
+def _row(r: Record) -> list[str]:
+    """One line of `find`: no personal data (the record holds none in clear)."""
+    received = r.received_at or "-"
+    return [
+        received,
+        r.key.client,
+        r.key.operation,
+        r.customer_id or "-",
+        r.status,
+        r.reason or "-",
+        r.key.delivery_id,
+    ]
+
+
 def cmd_find(args: argparse.Namespace, queues: Queues, out: TextIO) -> int:
     from leadhooks_ops.cli import CliError, render_table
 
@@ -131,24 +154,9 @@ def cmd_find(args: argparse.Namespace, queues: Queues, out: TextIO) -> int:
         raise CliError("give at least one of --email, --phone, --personnummer", code=2)
     store = queues.store
     wanted = wanted_hashes(args, journal_peppers(args.region, args.journal_secret))
-    ids = record_ids(store.client, store.table, wanted)
-    keys = [k for k in (key_of(i) for i in sorted(ids)) if k is not None]
-    records: list[Record] = []
-    for at in range(0, len(keys), 100):
-        records += store.batch_get(keys[at : at + 100])
+    records = read_records(store, record_ids(store.client, store.table, wanted))
     shown = sorted((r for r in records if _matches(args, r)), key=lambda r: r.received_at or "")
-    rows = [
-        [
-            r.received_at or "-",
-            r.key.client,
-            r.key.operation,
-            r.customer_id or "-",
-            r.status,
-            r.reason or "-",
-            r.key.delivery_id,
-        ]
-        for r in shown
-    ]
+    rows = [_row(r) for r in shown]
     headers = ["RECEIVED", "CLIENT", "OPERATION", "CUSTOMER", "STATUS", "REASON", "DELIVERY ID"]
     print(render_table(headers, rows) if rows else "no delivery found", file=out)
     return 0 if rows else 1
@@ -241,24 +249,13 @@ def revalidate(envelope: FailureEnvelope, request: dict[str, Any]) -> list[dict[
 
 
 def cmd_edit(args: argparse.Namespace, queues: Queues, out: TextIO) -> int:
-    from leadhooks_ops.cli import CliError, _full_envelope, _requeue, find, release
+    from leadhooks_ops.cli import _full_envelope, _requeue, find, release
 
     _ = queues.failure_url  # fail before touching the parked queue
     item = find(queues, args.delivery_id, args.visibility_timeout)
     try:
         envelope = _check_target(args, _full_envelope(queues, item).model_copy(deep=True))
-        request = envelope.request or {}
-        if set(request) <= {"raw", "rawBody", "truncatedFrom"}:
-            raise CliError("the parked delivery holds no parsed request to edit (kept as received)")
-        try:
-            edited = apply_edits(request, args.set or [], args.unset or [])
-        except ValueError as exc:
-            raise CliError(str(exc), code=2) from None
-        errors = revalidate(envelope, edited)
-        if errors:
-            for error in errors:
-                print(f"{error.get('field')}: {error.get('reason')}", file=out)
-            raise CliError("the edited request does not pass validation; nothing was queued")
+        _edit_envelope(args, envelope, out)
         key = _requeue_edited(queues, item, envelope, _requeue)
     except BaseException:
         if item.message is not None:
@@ -268,6 +265,25 @@ def cmd_edit(args: argparse.Namespace, queues: Queues, out: TextIO) -> int:
     if args.wait:
         wait_for(queues.store, [key], args.wait, out)
     return 0
+
+
+def _edit_envelope(args: argparse.Namespace, envelope: FailureEnvelope, out: TextIO) -> None:
+    """Apply --unset/--set to the envelope's request and re-validate it; CliError (field errors printed)
+    when it still does not pass."""
+    from leadhooks_ops.cli import CliError
+
+    request = envelope.request or {}
+    if set(request) <= {"raw", "rawBody", "truncatedFrom"}:
+        raise CliError("the parked delivery holds no parsed request to edit (kept as received)")
+    try:
+        edited = apply_edits(request, args.set or [], args.unset or [])
+    except ValueError as exc:
+        raise CliError(str(exc), code=2) from None
+    errors = revalidate(envelope, edited)
+    for error in errors:
+        print(f"{error.get('field')}: {error.get('reason')}", file=out)
+    if errors:
+        raise CliError("the edited request does not pass validation; nothing was queued")
 
 
 def _check_target(args: argparse.Namespace, envelope: FailureEnvelope) -> FailureEnvelope:
@@ -303,17 +319,19 @@ def _requeue_edited(queues: Queues, item: Any, envelope: FailureEnvelope, requeu
 # ---- shared --------------------------------------------------------------------------------------
 
 
+def _poll(store: DeliveryStore, keys: Sequence[DeliveryKey], status: dict[str, str]) -> bool:
+    """Refresh the status of those not settled yet; True once all are delivered or parked."""
+    for key in (k for k in keys if status[k.id] not in SETTLED):
+        record = store.get(key)
+        status[key.id] = record.status if record is not None else "queued"
+    return all(s in SETTLED for s in status.values())
+
+
 def wait_for(store: DeliveryStore, keys: Sequence[DeliveryKey], wait_s: int, out: TextIO) -> None:
     """Poll the records until each is delivered or parked, or `wait_s` passed; print where each stands."""
     deadline = time.monotonic() + wait_s
     status: dict[str, str] = {k.id: "queued" for k in keys}
-    while True:
-        for key in keys:
-            if status[key.id] not in SETTLED:
-                record = store.get(key)
-                status[key.id] = record.status if record is not None else "queued"
-        if all(s in SETTLED for s in status.values()) or time.monotonic() >= deadline:
-            break
+    while not _poll(store, keys, status) and time.monotonic() < deadline:
         time.sleep(1.0)
     for key in keys:
         shown = "queued" if status[key.id] == "in_flight" else status[key.id]
