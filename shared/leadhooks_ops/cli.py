@@ -159,6 +159,7 @@ class Queues:
         store: Any = None,
         region: str | None = None,
         pacing: tuple[str | None, Any] = (None, None),
+        journal: tuple[str | None, str | None] = (None, None),
     ) -> None:
         self._sqs = sqs
         # The pacing table (docs/pacing.md) and a DynamoDB client for it, or a factory of one.
@@ -168,6 +169,8 @@ class Queues:
         self.archive = archive or Archive(None, None)
         self._store = store
         self._region = region
+        # The delivery records' table and the journal secret (stack outputs, else the environment).
+        self.records_table, self.journal_secret = journal
 
     @property
     def store(self) -> Any:
@@ -175,7 +178,7 @@ class Queues:
         if self._store is None:
             from leadhooks.deliveries import DeliveryStore
 
-            table = os.environ.get("IDEMPOTENCY_TABLE")
+            table = self.records_table or os.environ.get("IDEMPOTENCY_TABLE")
             if not table:
                 raise CliError("set IDEMPOTENCY_TABLE (the delivery records) to replay", code=2)
             self._store = DeliveryStore(table, _boto3_client("dynamodb", self._region))
@@ -1175,6 +1178,7 @@ def _queues(
         store,
         region,
         pacing=(where.pacing_table, pacing_client),
+        journal=(where.records_table, where.journal_secret),
     )
 
 

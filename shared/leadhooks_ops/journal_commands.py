@@ -153,7 +153,8 @@ def cmd_find(args: argparse.Namespace, queues: Queues, out: TextIO) -> int:
     if not (args.email or args.phone or args.personnummer):
         raise CliError("give at least one of --email, --phone, --personnummer", code=2)
     store = queues.store
-    wanted = wanted_hashes(args, journal_peppers(args.region, args.journal_secret))
+    secret = args.journal_secret or queues.journal_secret
+    wanted = wanted_hashes(args, journal_peppers(queues._region, secret))
     records = read_records(store, record_ids(store.client, store.table, wanted))
     shown = sorted((r for r in records if _matches(args, r)), key=lambda r: r.received_at or "")
     rows = [_row(r) for r in shown]
@@ -381,7 +382,11 @@ def add_journal_commands(groups: Any) -> None:
     )
     p.add_argument("--client", help="only this inbound client")
     p.add_argument("--operation", help="only this operation")
-    p.add_argument("--journal-secret", metavar="ID", help="the journal secret (default: $JOURNAL_SECRET_ID)")
+    p.add_argument(
+        "--journal-secret",
+        metavar="ID",
+        help="the journal secret (default: the stack output, else $JOURNAL_SECRET_ID)",
+    )
 
     p = _leaf(groups, "edit", "fix a parked delivery's request, re-validate it and re-queue it", cmd_edit)
     p.add_argument("delivery_id", metavar="ID", help="the parked deliveryId")
