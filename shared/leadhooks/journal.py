@@ -93,7 +93,10 @@ def current_pepper() -> str | None:
     """The pepper new records are hashed with, or None (no journal secret, or it cannot be read)."""
     from leadhooks.errors import ConfigurationError
     from leadhooks.secrets import journal_secret
+    from leadhooks.settings import get_settings
 
+    if not get_settings().journal_secret_id:  # not configured: no hashes, and nothing to warn about
+        return None
     try:
         secret = journal_secret()
     except ConfigurationError:
