@@ -107,11 +107,12 @@ def _matches(args: argparse.Namespace, record: Record) -> bool:
     return all(wanted is None or wanted == actual for wanted, actual in checks)
 
 
-def journal_peppers(region: str | None, secret_id: str | None) -> list[str]:
-    """The peppers from the journal secret (the ops user needs secretsmanager:GetSecretValue on it)."""
+def journal_peppers(region: str | None, *secret_ids: str | None) -> list[str]:
+    """The peppers from the journal secret, the first id given or JOURNAL_SECRET_ID (the ops user needs
+    secretsmanager:GetSecretValue on it)."""
     from leadhooks_ops.cli import CliError, _boto3_client
 
-    secret_id = secret_id or os.environ.get("JOURNAL_SECRET_ID")
+    secret_id = next((s for s in secret_ids if s), None) or os.environ.get("JOURNAL_SECRET_ID")
     if not secret_id:
         raise CliError("set JOURNAL_SECRET_ID (the journal's peppers) or pass --journal-secret", code=2)
     answer = _boto3_client("secretsmanager", region).get_secret_value(SecretId=secret_id)
@@ -153,11 +154,9 @@ def cmd_find(args: argparse.Namespace, queues: Queues, out: TextIO) -> int:
     if not (args.email or args.phone or args.personnummer):
         raise CliError("give at least one of --email, --phone, --personnummer", code=2)
     store = queues.store
-    secret = args.journal_secret or queues.journal_secret
-    wanted = wanted_hashes(args, journal_peppers(queues._region, secret))
+    wanted = wanted_hashes(args, journal_peppers(queues._region, args.journal_secret, queues.journal_secret))
     records = read_records(store, record_ids(store.client, store.table, wanted))
-    shown = sorted((r for r in records if _matches(args, r)), key=lambda r: r.received_at or "")
-    rows = [_row(r) for r in shown]
+    rows = [_row(r) for r in sorted(records, key=lambda r: r.received_at or "") if _matches(args, r)]
     headers = ["RECEIVED", "CLIENT", "OPERATION", "CUSTOMER", "STATUS", "REASON", "DELIVERY ID"]
     print(render_table(headers, rows) if rows else "no delivery found", file=out)
     return 0 if rows else 1
