@@ -113,20 +113,38 @@ def seed(aws_port: int) -> None:
     )
     create_archive_bucket(client("s3", aws_port), config.ARCHIVE_BUCKET)
     dynamodb = client("dynamodb", aws_port)
-    # The idempotency records and the pacing budgets (leadhooks.pacing): key `id`, TTL `expiration`.
+    # The delivery records (with the journal's hash indexes, as template.yaml) and the pacing budgets
+    # (leadhooks.pacing): key `id`, TTL `expiration`.
     for table in (config.IDEMPOTENCY_TABLE, config.PACING_TABLE):
+        indexes = JOURNAL_INDEXES if table == config.IDEMPOTENCY_TABLE else ()
         try:
+            extra: dict[str, Any] = {}
+            if indexes:
+                extra["GlobalSecondaryIndexes"] = [
+                    {
+                        "IndexName": name,
+                        "KeySchema": [{"AttributeName": name, "KeyType": "HASH"}],
+                        "Projection": {"ProjectionType": "KEYS_ONLY"},
+                    }
+                    for name in indexes
+                ]
             dynamodb.create_table(
                 TableName=table,
-                AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                AttributeDefinitions=[
+                    {"AttributeName": name, "AttributeType": "S"} for name in ("id", *indexes)
+                ],
                 KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
                 BillingMode="PAY_PER_REQUEST",
+                **extra,
             )
             dynamodb.update_time_to_live(
                 TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"}
             )
         except dynamodb.exceptions.ResourceInUseException:
             pass
+
+
+JOURNAL_INDEXES = ("emailHash", "phoneHash", "ssnHash")
 
 
 def create_archive_bucket(s3: Any, name: str) -> None:

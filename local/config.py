@@ -15,6 +15,9 @@ ARCHIVE_BUCKET = "leadhooks-archive"
 VITEC_SECRET_ID = "leadhooks/local/vitec"
 OMNICASA_SECRET_ID = "leadhooks/local/omnicasa"
 INBOUND_SECRET_ID = "leadhooks/local/inbound"
+JOURNAL_SECRET_ID = "leadhooks/local/journal"
+# The delivery journal's pepper (leadhooks.journal): `leadhooks-ops find` hashes what it is given with it.
+JOURNAL_PEPPER = "local-journal-pepper"
 # Failure queue redrive to the parked DLQ, as in template.yaml.
 MAX_RECEIVE_COUNT = 6
 
@@ -33,6 +36,7 @@ SECRETS: dict[str, dict[str, object]] = {
         }
     },
     OMNICASA_SECRET_ID: {"secretKey": OMNICASA_SECRET_KEY},
+    JOURNAL_SECRET_ID: {"journalPeppers": [JOURNAL_PEPPER]},
     # DESIGN §4: one client, `local`, with every local credential, every customer and every operation.
     # "*" rather than the fixture list, so a lead for an unknown customer still shows what a deployed
     # stack does with it (parked `no_credentials`); tests seed scoped clients beside it.
@@ -100,6 +104,7 @@ def product_env(aws_port: int, sandbox_port: int) -> dict[str, str]:
         "VITEC_SECRET_ID": VITEC_SECRET_ID,
         "OMNICASA_SECRET_ID": OMNICASA_SECRET_ID,
         "INBOUND_SECRET_ID": INBOUND_SECRET_ID,
+        "JOURNAL_SECRET_ID": JOURNAL_SECRET_ID,
         "INBOUND_MIN_API_KEY_CHARS": LOCAL_MIN_API_KEY_CHARS,
         "POWERTOOLS_SERVICE_NAME": "leadhooks",
         "POWERTOOLS_METRICS_NAMESPACE": "Leadhooks",
@@ -122,6 +127,8 @@ def shell_exports() -> str:
         "FAILURE_QUEUE_URL": queue_url(aws, FAILURE_QUEUE),
         "PARKED_QUEUE_URL": queue_url(aws, PARKED_QUEUE),
         "ARCHIVE_BUCKET": ARCHIVE_BUCKET,
+        "IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
+        "JOURNAL_SECRET_ID": JOURNAL_SECRET_ID,
     }
     return "\n".join(f"export {name}={value}" for name, value in values.items())
 

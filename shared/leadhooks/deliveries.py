@@ -218,7 +218,10 @@ class DeliveryStore:
         return {"id": {"S": key.id}}
 
     def _ttl(self, status: Status) -> int:
-        keep = get_settings().idempotency_ttl_s
+        """The record is the delivery journal too: kept JOURNAL_RETENTION_DAYS, never less than the
+        idempotency window (and a parked one never less than PARKED_KEEP_S)."""
+        settings = get_settings()
+        keep = max(settings.idempotency_ttl_s, settings.journal_retention_days * 24 * 3600)
         return now_s() + (max(keep, PARKED_KEEP_S) if status == "parked" else keep)
 
     # ---- reads --------------------------------------------------------------------------------
@@ -254,20 +257,10 @@ class DeliveryStore:
 
     # ---- claiming -----------------------------------------------------------------------------
 
-    def create(
-        self,
-        key: DeliveryKey,
-        *,
-        fingerprint: str,
-        customer_id: str | None,
-        by: By,
-        send: bool,
-    ) -> Lease | Record:
-        """A new in-flight record held by us (`send`: counted as one send that may write), or the
-        record that already exists (an expired one counts as absent)."""
-        owner = uuid.uuid4().hex
-        at = now_s()
-        history = [_event(by, "claimed")]
+    def _claim_item(
+        self, key: DeliveryKey, fingerprint: str, customer_id: str | None, owner: str, at: int, send: bool
+    ) -> dict[str, Any]:
+        """The new record of `create` (its history aside)."""
         values: dict[str, Any] = {
             "id": key.id,
             "client": key.client,
@@ -280,13 +273,32 @@ class DeliveryStore:
             "owner": owner,
             "leaseUntil": at + get_settings().delivery_lease_s,
             "receivedAt": iso(at),
-            "history": history,
             "expiration": self._ttl("in_flight"),
         }
         if send:
             values["lastAttemptAt"] = iso(at)
         if customer_id:
             values["customerId"] = customer_id
+        return values
+
+    def create(
+        self,
+        key: DeliveryKey,
+        *,
+        fingerprint: str,
+        customer_id: str | None,
+        by: By,
+        send: bool,
+        journal: dict[str, str] | None = None,
+    ) -> Lease | Record:
+        """A new in-flight record held by us (`send`: counted as one send that may write), or the
+        record that already exists (an expired one counts as absent). `journal`: the sender's format and
+        ids and the contact hashes (`leadhooks.journal`), written once with the claim."""
+        owner = uuid.uuid4().hex
+        at = now_s()
+        history = [_event(by, "claimed")]
+        values = {**(journal or {}), **self._claim_item(key, fingerprint, customer_id, owner, at, send)}
+        values["history"] = history
         try:
             self._call(
                 "put_item",
@@ -298,7 +310,9 @@ class DeliveryStore:
         except _ConditionFailedError as lost:
             existing = _record(lost.item) if lost.item else self.get(key)
             if existing is None:  # deleted (released) between the two calls: one more try
-                return self.create(key, fingerprint=fingerprint, customer_id=customer_id, by=by, send=send)
+                return self.create(
+                    key, fingerprint=fingerprint, customer_id=customer_id, by=by, send=send, journal=journal
+                )
             return existing
         return Lease(key, owner, 1 if send else 0, 1 if send else 0, history, sending=send)
 
@@ -508,6 +522,25 @@ class DeliveryStore:
             )
         except (_ConditionFailedError, IdempotencyStoreError):
             logger.warning("delivery record not released", extra={"deliveryId": lease.key.delivery_id})
+
+    def refingerprint(self, key: DeliveryKey, fingerprint: str, *, by: By = "ops") -> None:
+        """An operator edited a parked delivery (`leadhooks-ops edit`): the record takes the edited
+        payload's fingerprint, so the replay worker's claim accepts it. Only while parked or queued."""
+        record = self.get(key)
+        history = [*(record.history if record else []), _event(by, "edited")][-HISTORY_MAX:]
+        try:
+            self._call(
+                "update_item",
+                Key=self._key(key),
+                UpdateExpression="SET fingerprint = :fp, history = :history",
+                ConditionExpression="#s IN (:parked, :queued)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=_serialize(
+                    {":fp": fingerprint, ":history": history, ":parked": "parked", ":queued": "queued"}
+                ),
+            )
+        except _ConditionFailedError:
+            raise LookupError("the delivery is not parked (or has no record)") from None
 
     def requeue(self, key: DeliveryKey, *, by: By = "ops") -> Record:
         """An operator's replay of a parked delivery: `parked` → `queued`, its count kept, so the replay

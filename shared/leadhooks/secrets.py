@@ -185,3 +185,8 @@ def customer_phone_region(vendor: str, customer_id: str) -> str | None:
         if isinstance(region, str) and region.strip():
             return region.strip().upper()
     return None
+
+
+def journal_secret() -> dict[str, Any]:
+    """The delivery journal's peppers (`leadhooks.journal`): `{"journalPeppers": [newest, ...]}`."""
+    return _read_json_secret(get_settings().journal_secret_id, "JOURNAL_SECRET_ID")

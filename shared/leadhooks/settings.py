@@ -26,6 +26,8 @@ class Settings(BaseModel):
     vitec_secret_id: str | None = Field(None, alias="VITEC_SECRET_ID")
     omnicasa_secret_id: str | None = Field(None, alias="OMNICASA_SECRET_ID")
     inbound_secret_id: str | None = Field(None, alias="INBOUND_SECRET_ID")
+    # The delivery journal's peppers (leadhooks.journal); unset: records carry no contact hashes.
+    journal_secret_id: str | None = Field(None, alias="JOURNAL_SECRET_ID")
     # DESIGN §4: an inbound API key under this many characters is skipped. Deployed stacks keep 16; the
     # local stack lowers it for its documented key `local-api-key` (local/config.py).
     inbound_min_api_key_chars: int = Field(16, alias="INBOUND_MIN_API_KEY_CHARS", ge=8, le=256)
@@ -44,6 +46,8 @@ class Settings(BaseModel):
     retry_after_cap_s: float = Field(5.0, alias="RETRY_AFTER_CAP_S", ge=0)
     max_body_bytes: int = Field(256 * 1024, alias="MAX_BODY_BYTES", gt=0)
     idempotency_ttl_s: int = Field(7 * 24 * 3600, alias="IDEMPOTENCY_TTL_S", gt=0)
+    # How long the delivery record (the journal) is kept; never less than IDEMPOTENCY_TTL_S.
+    journal_retention_days: int = Field(90, alias="JOURNAL_RETENTION_DAYS", gt=0, le=3650)
     # How long a path holds a delivery record while it sends (longer than one send's HTTP budget and
     # the API functions' 28 s timeout). A holder that dies lets it go after this long.
     delivery_lease_s: int = Field(60, alias="DELIVERY_LEASE_S", gt=0, le=900)

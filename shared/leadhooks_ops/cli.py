@@ -35,10 +35,12 @@ from leadhooks.queues import fits_in_a_message
 
 from leadhooks_ops import target as targets
 from leadhooks_ops.archive import Archive, ArchivedEnvelope, decode
+from leadhooks_ops.journal_commands import add_journal_commands
 from leadhooks_ops.mapping_commands import add_mapping_commands, add_typeform_commands
 from leadhooks_ops.parked import Lazy, Parked, Unreadable, merge, replayable, top_level_ids
 
 if TYPE_CHECKING:
+    from leadhooks.deliveries import DeliveryKey
     from leadhooks.inbound.clients import Client
 
 PROG = "leadhooks-ops"
@@ -157,6 +159,7 @@ class Queues:
         store: Any = None,
         region: str | None = None,
         pacing: tuple[str | None, Any] = (None, None),
+        journal: tuple[str | None, str | None] = (None, None),
     ) -> None:
         self._sqs = sqs
         # The pacing table (docs/pacing.md) and a DynamoDB client for it, or a factory of one.
@@ -166,6 +169,8 @@ class Queues:
         self.archive = archive or Archive(None, None)
         self._store = store
         self._region = region
+        # The delivery records' table and the journal secret (stack outputs, else the environment).
+        self.records_table, self.journal_secret = journal
 
     @property
     def store(self) -> Any:
@@ -173,7 +178,7 @@ class Queues:
         if self._store is None:
             from leadhooks.deliveries import DeliveryStore
 
-            table = os.environ.get("IDEMPOTENCY_TABLE")
+            table = self.records_table or os.environ.get("IDEMPOTENCY_TABLE")
             if not table:
                 raise CliError("set IDEMPOTENCY_TABLE (the delivery records) to replay", code=2)
             self._store = DeliveryStore(table, _boto3_client("dynamodb", self._region))
@@ -540,6 +545,10 @@ def cmd_parked_show(args: argparse.Namespace, queues: Queues, out: TextIO) -> in
     except RecursionError:
         text = json.dumps({"unparsableBody": f"{MASK} (nested too deeply to print)"})
     print(text, file=out)
+    if args.reveal:
+        from leadhooks_ops.journal_commands import note_reveal
+
+        note_reveal(item.delivery_id)
     _stderr(f"(kept in: {item.where}{_where_detail(item)})")
     return 0
 
@@ -553,15 +562,16 @@ def _where_detail(item: Parked) -> str:
     return f"; {', '.join(parts)}" if parts else ""
 
 
-def _requeue(queues: Queues, message: Parked) -> None:
+def _requeue(queues: Queues, message: Parked, edited: FailureEnvelope | None = None) -> DeliveryKey:
     """Back on the failure queue as a fresh first attempt, then off the parked queue and the archive.
+    `edited`: the envelope to queue instead of the parked one (`leadhooks-ops edit`).
 
     The delivery record is set to `queued` first and keeps its count of sends, so the replay worker's
     gate holds the write bound (DESIGN §6) across API, replay and operator: this never sends anything
     to the vendor itself."""
     from leadhooks.deliveries import DeliveryKey
 
-    envelope = _full_envelope(queues, message).model_copy(deep=True)
+    envelope = edited or _full_envelope(queues, message).model_copy(deep=True)
     why_not = replayable(envelope)
     if why_not:
         raise CliError(f"not replayable: {why_not}")
@@ -585,12 +595,13 @@ def _requeue(queues: Queues, message: Parked) -> None:
         queues.sqs.delete_message(QueueUrl=queues.parked_url, ReceiptHandle=message.message.receipt_handle)
     if message.archived is not None:
         queues.archive.delete(message.archived)
+    return key
 
 
 def cmd_parked_replay(args: argparse.Namespace, queues: Queues, out: TextIO) -> int:
     _ = queues.failure_url  # fail before touching the parked queue
     chosen, unreadable = _to_replay(args, queues)
-    replayed, skipped, failed = _requeue_each(queues, chosen)
+    replayed, skipped, failed, keys = _requeue_each(queues, chosen)
     release(queues, [item.message for item in failed if item.message is not None])
     # What this did, and no more: the replay worker sends them later, on its own schedule.
     print(
@@ -600,6 +611,10 @@ def cmd_parked_replay(args: argparse.Namespace, queues: Queues, out: TextIO) -> 
         file=out,
     )
     unreadable.report(out)
+    if args.wait:
+        from leadhooks_ops.journal_commands import wait_for
+
+        wait_for(queues.store, keys, args.wait, out)
     return 1 if failed else 0
 
 
@@ -615,13 +630,14 @@ def _to_replay(args: argparse.Namespace, queues: Queues) -> tuple[list[Parked], 
     return chosen, unreadable
 
 
-def _requeue_each(queues: Queues, chosen: list[Parked]) -> tuple[int, int, list[Parked]]:
-    """Re-queue each, with a progress bar: (re-queued, not replayable, failed including not replayable)."""
+def _requeue_each(queues: Queues, chosen: list[Parked]) -> tuple[int, int, list[Parked], list[DeliveryKey]]:
+    """Re-queue each, with a progress bar: (re-queued, not replayable, failed including not replayable,
+    the records of those re-queued)."""
     progress = Progress(len(chosen), sys.stderr)
-    replayed, skipped, failed = 0, 0, []
+    replayed, skipped, failed, keys = 0, 0, [], []
     for item in chosen:
         try:
-            _requeue(queues, item)
+            keys.append(_requeue(queues, item))
             replayed += 1
         except Exception as exc:
             if isinstance(exc, CliError) and exc.message.startswith("not replayable"):
@@ -630,7 +646,7 @@ def _requeue_each(queues: Queues, chosen: list[Parked]) -> tuple[int, int, list[
             detail = exc.message if isinstance(exc, CliError) else type(exc).__name__
             _stderr(f"\nfailed to replay {item.delivery_id}: {detail}")
         progress.step()
-    return replayed, skipped, failed
+    return replayed, skipped, failed, keys
 
 
 def _confirm(prompt: str) -> bool:
@@ -997,6 +1013,7 @@ def add_parked_commands(groups: Any) -> None:
         "--all", action="store_true", help="every parked delivery (filtered by --reason/--operation)"
     )
     _selection_options(p, prefix="with --all: ")
+    _wait_option(p)
 
     p = _leaf(cmds, "discard", "delete one parked delivery for good (asks first)", cmd_parked_discard)
     p.add_argument(
@@ -1012,6 +1029,16 @@ def add_parked_commands(groups: Any) -> None:
     )
     p.add_argument(
         "--limit", type=_positive, default=DEFAULT_LIMIT, help=f"scan at most N (default {DEFAULT_LIMIT})"
+    )
+
+
+def _wait_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--wait",
+        type=_positive,
+        metavar="S",
+        default=None,
+        help="then poll the delivery record up to S seconds and print delivered / queued / parked",
     )
 
 
@@ -1051,6 +1078,7 @@ COMMAND_GROUPS: tuple[Callable[[Any], None], ...] = (
     add_secrets_commands,
     add_mapping_commands,
     add_typeform_commands,
+    add_journal_commands,
 )
 
 
@@ -1062,7 +1090,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _connection_options(parser, suppress=False)
     groups = parser.add_subparsers(
-        dest="group", metavar="{parked,queue,secrets,mapping,typeform}", required=True
+        dest="group", metavar="{parked,queue,secrets,mapping,typeform,find,edit}", required=True
     )
     for register in COMMAND_GROUPS:
         register(groups)
@@ -1150,6 +1178,7 @@ def _queues(
         store,
         region,
         pacing=(where.pacing_table, pacing_client),
+        journal=(where.records_table, where.journal_secret),
     )
 
 

@@ -23,6 +23,8 @@ OUTPUTS = {
     "ParkedQueueUrl": "parked_url",
     "ArchiveBucketName": "archive_bucket",
     "PacingTableName": "pacing_table",
+    "IdempotencyTableName": "records_table",
+    "JournalSecretArn": "journal_secret",
 }
 # The environment variables, for what neither an option nor the stack gave
 ENVIRONMENT = {
@@ -30,6 +32,8 @@ ENVIRONMENT = {
     "parked_url": "PARKED_QUEUE_URL",
     "archive_bucket": "ARCHIVE_BUCKET",
     "pacing_table": "PACING_TABLE",
+    "records_table": "IDEMPOTENCY_TABLE",
+    "journal_secret": "JOURNAL_SECRET_ID",
 }
 _SQS_REGION = re.compile(r"^https://sqs[.-]([a-z0-9-]+)\.amazonaws\.com", re.IGNORECASE)
 
@@ -44,6 +48,8 @@ class Target:
     parked_url: str | None = None
     archive_bucket: str | None = None
     pacing_table: str | None = None  # the per-customer pacing budgets (docs/pacing.md)
+    records_table: str | None = None  # the delivery records, the journal (IDEMPOTENCY_TABLE)
+    journal_secret: str | None = None  # the journal's peppers (leadhooks.journal)
     region: str | None = None
     stack: str | None = None
 

@@ -45,7 +45,11 @@ def test_a_lead_is_delivered_with_secrets_from_the_extension(
         timeout=30,
     )
     assert response.status_code == 200, response.text
-    assert sorted(set(extension.served)) == ["leadhooks/local/inbound", "leadhooks/local/vitec"]
+    assert sorted(set(extension.served)) == [
+        "leadhooks/local/inbound",
+        "leadhooks/local/journal",  # the journal's pepper (leadhooks.journal)
+        "leadhooks/local/vitec",
+    ]
     served = len(extension.served)
     again = requests.post(
         f"{clean.api}/vitec/person-leads",

@@ -129,7 +129,8 @@ def test_an_expired_record_counts_as_absent(
     record_store: DeliveryStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     claim(record_store)
-    later = deliveries.now_s() + 30 * 24 * 3600
+    # The record is the delivery journal too: it lasts JOURNAL_RETENTION_DAYS (default 90).
+    later = deliveries.now_s() + 91 * 24 * 3600
     monkeypatch.setattr(deliveries, "now_s", lambda: later)
     assert record_store.get(KEY) is None
     assert isinstance(claim(record_store, fp="new"), Lease)

@@ -84,6 +84,7 @@ def _api_write(vendor_secret: str) -> set[tuple[str, str]]:
     return (
         _grants({"secretsmanager:GetSecretValue"}, vendor_secret)
         | _grants({"secretsmanager:GetSecretValue"}, "InboundSecret")
+        | _grants({"secretsmanager:GetSecretValue"}, "JournalSecret")  # the journal's pepper
         | _grants({"sqs:SendMessage*"}, "FailureQueue")  # SendMessage and SendMessageBatch
         | _grants({"sqs:SendMessage*"}, "ParkedQueue")
         | _grants(ITEM_ACTIONS, "IdempotencyTable")

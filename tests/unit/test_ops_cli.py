@@ -241,6 +241,8 @@ def sqs() -> FakeSQS:
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     commands = list(cli.iter_commands())
     assert sorted(commands) == [
+        ["edit"],
+        ["find"],
         ["mapping", "check"],
         ["parked", "archive"],
         ["parked", "discard"],

@@ -30,10 +30,10 @@ API_FUNCTIONS = [name for name, (_, method, _) in FUNCTIONS.items() if method]
 
 # Secrets each function may read (DESIGN §7), and nothing else.
 SECRETS: dict[str, set[str]] = {
-    "omnicasa_contact_on_me": {"OmnicasaSecret", "InboundSecret"},
-    "vitec_viewing_participant": {"VitecSecret", "InboundSecret"},
-    "vitec_area_interest": {"VitecSecret", "InboundSecret"},
-    "vitec_person_lead": {"VitecSecret", "InboundSecret"},
+    "omnicasa_contact_on_me": {"OmnicasaSecret", "InboundSecret", "JournalSecret"},
+    "vitec_viewing_participant": {"VitecSecret", "InboundSecret", "JournalSecret"},
+    "vitec_area_interest": {"VitecSecret", "InboundSecret", "JournalSecret"},
+    "vitec_person_lead": {"VitecSecret", "InboundSecret", "JournalSecret"},
     "vitec_get_contacts": {"VitecSecret", "InboundSecret"},
     "deliveries": {"InboundSecret"},
     "failure_replay": {"VitecSecret", "OmnicasaSecret"},
@@ -552,3 +552,22 @@ def test_replay_sample_event_carries_a_failure_envelope() -> None:
     required = {"deliveryId", "operation", "attempt", "firstSeenAt", "vendorRequest", "lastError"}
     assert required <= set(envelope)
     assert envelope["operation"] in FUNCTIONS
+
+
+def test_the_journal_hash_indexes_match_the_local_stack_and_no_function_queries_them(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    from leadhooks.journal import INDEXES
+
+    from local.aws import JOURNAL_INDEXES
+
+    table = resources["IdempotencyTable"]["Properties"]
+    indexes = {i["IndexName"]: i for i in table["GlobalSecondaryIndexes"]}
+    assert sorted(indexes) == sorted(JOURNAL_INDEXES) == sorted(INDEXES.values())
+    for name, index in indexes.items():
+        assert index["KeySchema"] == [{"AttributeName": name, "KeyType": "HASH"}]
+        assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+    assert "dynamodb:Query" not in json.dumps(resources)
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["JOURNAL_SECRET_ID"] == {"Ref": "JournalSecret"}
+    assert env["JOURNAL_RETENTION_DAYS"] == {"Ref": "JournalRetentionDays"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -149,6 +149,8 @@ class Delivery:
     signed: bool
     fingerprint: str
     model: OperationRequest | None = None
+    # The journal's fields written with the claim: sender format and ids, contact hashes.
+    journal: dict[str, str] = field(default_factory=dict)
 
     @property
     def delivery_id(self) -> str:
@@ -270,7 +272,12 @@ def _hold(delivery: Delivery, *, send: bool) -> Lease | Outcome:
     store = get_store()
     customer = delivery.model.customer_id if delivery.model is not None else None
     found = store.create(
-        delivery.key, fingerprint=delivery.fingerprint, customer_id=customer, by="api", send=send
+        delivery.key,
+        fingerprint=delivery.fingerprint,
+        customer_id=customer,
+        by="api",
+        send=send,
+        journal=delivery.journal,
     )
     if isinstance(found, Lease):
         return found
@@ -493,6 +500,7 @@ def deliver(spec: VendorOperation, inbound: InboundRequest) -> Outcome:
     if oversized is not None:
         return oversized
     adapted: AdaptedInput | None = None
+    payload: Any = None
     delivery_id = fallback_delivery_id(inbound)
     try:
         authorize(auth, entry)  # the operation: nothing about the body is answered to a client without it
@@ -514,7 +522,8 @@ def deliver(spec: VendorOperation, inbound: InboundRequest) -> Outcome:
         # may not reach this customer (403). A dry run never parks anything.
         request = adapted.data if adapted is not None else {"raw": _raw_text(inbound.raw_body)}
         key = DeliveryKey(auth.client, spec.name, delivery_id)
-        delivery = Delivery(spec, key, auth.signed, fingerprint_of(request))
+        journal = journal_fields(spec, auth, adapted, payload, request)
+        delivery = Delivery(spec, key, auth.signed, fingerprint_of(request), journal=journal)
         reason: ParkReason = "forbidden" if isinstance(exc, ForbiddenError) else "invalid_input"
         return park_invalid(delivery, exc, request, reason)
     if inbound.dry_run:
@@ -526,13 +535,29 @@ def deliver(spec: VendorOperation, inbound: InboundRequest) -> Outcome:
         )
         return Outcome(200, {**body.to_body(), **_warnings_of(model)})
     key = DeliveryKey(auth.client, spec.name, delivery_id)
-    delivery = Delivery(spec, key, auth.signed, fingerprint_of(model_data(model)), model)
+    data = model_data(model)
+    journal = journal_fields(spec, auth, adapted, payload, data)
+    delivery = Delivery(spec, key, auth.signed, fingerprint_of(data), model, journal)
     try:
         outcome = send_once(delivery)
     except LeadhooksError as exc:
         exc.delivery_id = delivery_id
         raise
     return Outcome(outcome.status, {**outcome.body, **_warnings_of(model)}, outcome.headers)
+
+
+def journal_fields(
+    spec: VendorOperation, auth: AuthResult, adapted: AdaptedInput | None, payload: Any, request: Any
+) -> dict[str, str]:
+    """What the delivery journal keeps beside the record (issue 15): the sender's format and ids, and
+    the e-mail / phone / personnummer only as keyed hashes (`leadhooks.journal`)."""
+    from leadhooks import journal
+
+    fmt = adapted.format if adapted is not None else "unparsed"
+    event_id = adapted.delivery_id if adapted is not None else None
+    fields = journal.source_of(payload, fmt, auth.webhook_id, event_id)
+    fields.update(journal.contact_hashes(request, spec.phone_region))
+    return fields
 
 
 def _warnings_of(model: OperationRequest) -> dict[str, Any]:
