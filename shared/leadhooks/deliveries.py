@@ -565,7 +565,10 @@ class DeliveryStore:
                         ":parked": "parked",
                         ":next": iso(),
                         ":history": history,
-                        ":exp": self._ttl("queued"),
+                        # The operator's tool has no Lambda settings: keep the record's own expiry,
+                        # at least the parked window, long enough for the replay worker to settle it
+                        # (which sets the configured retention).
+                        ":exp": max(record.expiration or 0, now_s() + PARKED_KEEP_S),
                     }
                 ),
             )

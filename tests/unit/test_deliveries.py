@@ -114,6 +114,29 @@ def test_release_deletes_a_record_that_wrote_nothing(record_store: DeliveryStore
     assert record is not None and record.maybe_written == 1 and not record.lease_live()
 
 
+def test_the_operators_requeue_needs_no_lambda_settings(
+    record_store: DeliveryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`leadhooks-ops parked replay` and `edit` run on an operator's machine, without the functions'
+    environment (found by hand: `edit` failed with "missing environment settings: OMNICASA_BASE_URL")."""
+    from leadhooks.deliveries import PARKED_KEEP_S, now_s
+    from leadhooks.settings import get_settings
+
+    lease = claim(record_store)
+    record_store.settle(lease, "parked", by="api", event="parked", reason="invalid_input")
+    for name in ("FAILURE_QUEUE_URL", "PARKED_QUEUE_URL", "OMNICASA_BASE_URL", "ARCHIVE_BUCKET"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    try:
+        record_store.refingerprint(KEY, "fp-edited")
+        record_store.requeue(KEY)
+    finally:
+        get_settings.cache_clear()
+    stored = record_store.get(KEY)
+    assert stored is not None and stored.status == "queued" and stored.fingerprint == "fp-edited"
+    assert stored.expiration >= now_s() + PARKED_KEEP_S - 5
+
+
 def test_requeue_by_an_operator_keeps_the_count(record_store: DeliveryStore) -> None:
     lease = claim(record_store)
     record_store.settle(lease, "parked", by="api", event="parked", reason="answer_lost")
