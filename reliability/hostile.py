@@ -52,6 +52,7 @@ import requests
 
 from local import config
 from local.stack import RunningStack
+from reliability.bounded import settled_records
 from reliability.common import Row
 
 SCHEMATHESIS_SCENARIO = "hostile: schemathesis"
@@ -1591,7 +1592,7 @@ def settle(stack: RunningStack, tally: Tally) -> None:
     without reaching the vendor is one the vendor can never take, and more writes than answers are
     duplicates. Every distinct `parked` answer is one message on the parked queue.
     """
-    records = settled_records(stack)
+    records = settled_records(stack, cap_s=10.0)
     by_route = Counter[str]()
     for record in records:
         path = str(record.get("path") or "")
@@ -1631,19 +1632,6 @@ def settle(stack: RunningStack, tally: Tally) -> None:
     row.parked = parked_messages
     row.lost = lost
     row.duplicates = duplicates
-
-
-def settled_records(stack: RunningStack, quiet_s: float = 1.0, cap_s: float = 10.0) -> list[dict[str, Any]]:
-    """The sandbox's records once no write has arrived for `quiet_s` (slow writes finish after a timeout)."""
-    deadline = time.monotonic() + cap_s
-    records = stack.records()
-    while time.monotonic() < deadline:
-        time.sleep(quiet_s)
-        again = stack.records()
-        if len(again) == len(records):
-            return again
-        records = again
-    return records
 
 
 def _route_of(path: str) -> str:
