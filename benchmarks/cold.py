@@ -212,23 +212,9 @@ def measure_without_pyc(
     without __pycache__, put first on sys.path, and bytecode writing is switched off.
     Returns those runs and baseline runs interleaved with them (the same drift hits both).
     """
-    purelib = subprocess.run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    site = Path(purelib)
-    no_cache = shutil.ignore_patterns("__pycache__", "*.pyc")
     with tempfile.TemporaryDirectory(prefix="leadhooks-bench-nopyc-") as tmp:
         target = Path(tmp)
-        for name in layer_packages(layer_site):
-            source = site / name
-            if source.is_dir():
-                shutil.copytree(source, target / name, ignore=no_cache)
-            elif source.is_file():
-                shutil.copy2(source, target / name)
-        shutil.copytree(REPO / "shared" / "leadhooks", target / "leadhooks", ignore=no_cache)
+        _copy_layer_sources(python, layer_site, target)
         env = child_env(
             product_env, {"PYTHONPATH": f"{target}{os.pathsep}{REPO}", "PYTHONDONTWRITEBYTECODE": "1"}
         )
@@ -299,17 +285,10 @@ def measure_components(python: str, product_env: dict[str, str], runs: int) -> l
         result = Path(tmp) / "result.txt"
         for round_no in range(runs + 1):
             for label, code in COMPONENTS:
-                proc = subprocess.run(
-                    [python, "-c", COMPONENT_SCRIPT],
-                    env={**env, "BENCH_CODE": code, "BENCH_RESULT": str(result)},
-                    cwd=tmp,
-                    capture_output=True,
-                    text=True,
-                    timeout=120,
-                    check=False,
-                )
-                if proc.returncode != 0:
-                    raise RuntimeError(f"component {label!r} failed:\n{proc.stderr[-2000:]}")
+                _run_script(
+                    python, COMPONENT_SCRIPT, {**env, "BENCH_CODE": code, "BENCH_RESULT": str(result)}, tmp,
+                    what=f"component {label!r}",
+                )  # fmt: skip
                 if round_no:
                     samples[label].append(float(result.read_text()))
     return [(label, statistics.median(samples[label])) for label, _ in COMPONENTS]
@@ -376,17 +355,11 @@ def measure_imports(
             times: list[float] = []
             modules: list[str] = []
             for run_no in range(runs + 1):
-                proc = subprocess.run(
-                    [python, "-c", IMPORTS_SCRIPT],
-                    env={**env, "BENCH_MODULE": f"functions.{name}.app", "BENCH_RESULT": str(result)},
-                    cwd=tmp,
-                    capture_output=True,
-                    text=True,
-                    timeout=120,
-                    check=False,
-                )
-                if proc.returncode != 0:
-                    raise RuntimeError(f"import of functions.{name}.app failed:\n{proc.stderr[-2000:]}")
+                module = f"functions.{name}.app"
+                _run_script(
+                    python, IMPORTS_SCRIPT, {**env, "BENCH_MODULE": module, "BENCH_RESULT": str(result)}, tmp,
+                    what=f"import of {module}",
+                )  # fmt: skip
                 data = json.loads(result.read_text())
                 modules = data["modules"]
                 if run_no:
@@ -398,9 +371,18 @@ def measure_imports(
 # ---- the layer's bytecode: .py + __pycache__ (today) vs sourceless .pyc only -----------------------
 
 
-def _layer_copy(python: str, layer_site: Path, target: Path, *, sourceless: bool) -> int:
-    """The layer's packages (this machine's builds of the same pins, from the bench venv) plus leadhooks,
-    compiled by the measured Python as layers/leadhooks/Makefile compiles them; returns the bytes."""
+def _run_script(python: str, script: str, env: dict[str, str], cwd: str, *, what: str) -> None:
+    """One fresh `python -c script` that writes its result to BENCH_RESULT; its stderr on failure."""
+    proc = subprocess.run(
+        [python, "-c", script], env=env, cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{what} failed:\n{proc.stderr[-2000:]}")
+
+
+def _copy_layer_sources(python: str, layer_site: Path, target: Path) -> None:
+    """The layer's packages as sources (this machine's builds of the same pins, from the bench venv)
+    plus leadhooks, without any __pycache__."""
     purelib = subprocess.run(
         [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
         capture_output=True,
@@ -416,6 +398,12 @@ def _layer_copy(python: str, layer_site: Path, target: Path, *, sourceless: bool
         elif source.is_file():
             shutil.copy2(source, target / name)
     shutil.copytree(REPO / "shared" / "leadhooks", target / "leadhooks", ignore=no_cache)
+
+
+def _layer_copy(python: str, layer_site: Path, target: Path, *, sourceless: bool) -> int:
+    """The layer's packages (this machine's builds of the same pins, from the bench venv) plus leadhooks,
+    compiled by the measured Python as layers/leadhooks/Makefile compiles them; returns the bytes."""
+    _copy_layer_sources(python, layer_site, target)
     shutil.rmtree(target / "leadhooks" / "ops", ignore_errors=True)
     args = ["-b"] if sourceless else ["--invalidation-mode", "unchecked-hash"]
     subprocess.run([python, "-m", "compileall", "-q", "-j", "0", *args, str(target)], check=True)
